@@ -1,0 +1,19 @@
+//! Link the `shimld` binary as a self-relocating static PIE without libc,
+//! exporting the dynamic linker's symbols under their glibc versions.
+fn main() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    let exports = format!("{dir}/exports.map");
+    println!("cargo:rerun-if-changed={exports}");
+    for arg in [
+        "-nostartfiles",
+        "-nostdlib",
+        "-static-pie",
+        "-Wl,-soname,ld-linux-x86-64.so.2",
+        &format!("-Wl,--version-script={exports}"),
+        "-Wl,--export-dynamic-symbol=__tls_get_addr",
+        "-Wl,--export-dynamic-symbol=__libc_stack_end",
+        "-Wl,--hash-style=both",
+    ] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+}

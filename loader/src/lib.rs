@@ -1,0 +1,17 @@
+//! shimld's loader library: ELF parsing, symbol tables, the `ld.so.cache`
+//! reader and the library search, shared by the `shimld` loader (which runs
+//! inside the target process, without libc) and the `shimctl` tool.
+//!
+//! Nothing here performs I/O or uses `unsafe` beyond the byte-to-structure
+//! casts in [`elf`] and the bounded views of [`image`].
+#![no_std]
+
+extern crate alloc;
+
+pub mod cache;
+pub mod closure;
+pub mod dynamic;
+pub mod elf;
+pub mod image;
+pub mod search;
+pub mod symtab;

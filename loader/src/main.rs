@@ -1,0 +1,766 @@
+//! shimld: a dynamic loader for x86-64 Linux.
+//!
+//! This file reads top to bottom as the loader runs:
+//!
+//! 1. `_start` and `boot`: apply shimld's own relocations.
+//! 2. `main`: find out how shimld was started (as a command, or as a
+//!    program's PT_INTERP), read the options and environment.
+//! 3. Map the program, or describe it if the kernel already mapped it.
+//!    Static programs are entered as the kernel would enter them.
+//! 4. Find and map the closure: preloads, then DT_NEEDED breadth first.
+//! 5. `--list` prints it, as ldd does, and stops there.
+//! 6. Check symbol versions; lay out and allocate static TLS.
+//! 7. Relocate every object, dependencies first.
+//! 8. Rewrite the initial stack for the program, run the initialisers,
+//!    and jump to the program's entry with shimld's fini function in %rdx.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod rt;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::arch::{asm, naked_asm};
+use core::sync::atomic::Ordering;
+use rt::loader::{self, Error, Loader, RtHost, Stats};
+use rt::object::{Kind, Object};
+use rt::options::Options;
+use rt::out::{cat, B};
+use rt::process::{self, Stack};
+use rt::{map, sys, tls, x86_64};
+use shimld::cache::Cache;
+use shimld::closure::{self, Closure, Config};
+use shimld::elf::{self, Dyn, Ehdr, Phdr};
+use shimld::search::{self, Source, Tokens};
+
+#[global_allocator]
+static ALLOC: rt::alloc::Allocator = rt::alloc::Allocator::new();
+
+/// The program's initial stack pointer, as ld.so exports it.
+#[no_mangle]
+pub static mut __libc_stack_end: usize = 0;
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    eprint!("shimld: internal error: {}\n", info.message());
+    sys::exit_group(127)
+}
+
+// ---------------------------------------------------------------------------
+// 1. Boot.
+
+/// The entry point. Nothing may touch a global that holds an address until
+/// `boot` has applied shimld's own relocations, so the addresses it needs
+/// are taken PC-relatively here.
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn _start() -> ! {
+    naked_asm!(
+        "xor ebp, ebp",
+        "mov rdi, rsp",
+        "lea rsi, [rip + _DYNAMIC]",
+        "lea rdx, [rip + __ehdr_start]",
+        "and rsp, -16",
+        "call {boot}",
+        "ud2",
+        boot = sym boot,
+    )
+}
+
+/// Applies shimld's own relocations (RELATIVE in DT_RELA, and DT_RELR),
+/// then runs the loader.
+///
+/// # Safety
+/// Called once, from `_start`, with the kernel's stack pointer and the
+/// run-time addresses of `_DYNAMIC` and the ELF header. Until relocation is
+/// done this code uses raw pointers only: no globals holding addresses, no
+/// panics, no formatting.
+unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr) -> ! {
+    // The load bias: where the header is, minus its link-time address (the
+    // virtual address of the segment that maps file offset 0).
+    let phdrs = (ehdr as usize + (*ehdr).e_phoff as usize) as *const Phdr;
+    let mut ehdr_vaddr = 0usize;
+    let mut i = 0;
+    while i < (*ehdr).e_phnum as usize {
+        let p = &*phdrs.add(i);
+        if p.p_type == elf::PT_LOAD && p.p_offset == 0 {
+            ehdr_vaddr = p.p_vaddr as usize;
+            break;
+        }
+        i += 1;
+    }
+    let base = (ehdr as usize).wrapping_sub(ehdr_vaddr);
+    let (mut rela, mut relasz, mut relr, mut relrsz) = (0usize, 0usize, 0usize, 0usize);
+    let mut d = dynamic;
+    while (*d).d_tag != elf::DT_NULL {
+        match (*d).d_tag {
+            elf::DT_RELA => rela = (*d).d_val as usize,
+            elf::DT_RELASZ => relasz = (*d).d_val as usize,
+            elf::DT_RELR => relr = (*d).d_val as usize,
+            elf::DT_RELRSZ => relrsz = (*d).d_val as usize,
+            _ => {}
+        }
+        d = d.add(1);
+    }
+    let mut r = (base + rela) as *const elf::Rela;
+    let end = (base + rela + relasz) as *const elf::Rela;
+    while rela != 0 && r < end {
+        if (*r).kind() != elf::R_X86_64_RELATIVE {
+            let msg = b"shimld: unexpected relocation type in shimld itself\n";
+            let _ = sys::write(2, core::slice::from_raw_parts(msg.as_ptr(), msg.len()));
+            sys::exit_group(127);
+        }
+        *((base + (*r).r_offset as usize) as *mut usize) = base.wrapping_add((*r).r_addend as usize);
+        r = r.add(1);
+    }
+    let mut e = (base + relr) as *const u64;
+    let eend = (base + relr + relrsz) as *const u64;
+    let mut at = 0usize;
+    while relr != 0 && e < eend {
+        if *e & 1 == 0 {
+            at = base + *e as usize;
+            *(at as *mut usize) += base;
+            at += 8;
+        } else {
+            let mut bits = *e >> 1;
+            let mut p = at;
+            while bits != 0 {
+                if bits & 1 != 0 {
+                    *(p as *mut usize) += base;
+                }
+                bits >>= 1;
+                p += 8;
+            }
+            at += 63 * 8;
+        }
+        e = e.add(1);
+    }
+    main(sp, base, ehdr)
+}
+
+// ---------------------------------------------------------------------------
+// 2. Who started us, and with what.
+
+/// The program being run.
+struct Prog {
+    /// Its name for messages (argv[0] as the program will see it).
+    name: Vec<u8>,
+    /// The path it was opened by.
+    path: Vec<u8>,
+    /// The C string AT_EXECFN will point to.
+    execfn: *const u8,
+}
+
+fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
+    // SAFETY: sp is the kernel's initial stack pointer.
+    let mut st = unsafe { Stack::new(sp) };
+    let direct = st.aux(process::AT_ENTRY) == Some(_start as usize);
+    let opts = rt::options::parse(&st, direct);
+    if let Some(spec) = st.getenv(b"SHIMLD_DEBUG") {
+        if !rt::out::configure(spec, st.getenv(b"SHIMLD_DEBUG_OUTPUT")) {
+            sys::exit_group(0);
+        }
+    }
+    let rtld = self_object(base, ehdr);
+
+    // 3. The program.
+    let (prog, exe) = if direct { open_program(&st, &opts) } else { mapped_program(&st) };
+    let exe = match exe {
+        Ok(o) => o,
+        Err(e) => {
+            if opts.verify {
+                sys::exit_group(1);
+            }
+            loader::fail(&prog.name, &e)
+        }
+    };
+    let is_static = exe.interp.is_none()
+        && (exe.dynamic.is_none() || (exe.d.needed.is_empty() && exe.d.flags_1 & elf::DF_1_PIE != 0));
+    if opts.verify {
+        sys::exit_group(match (exe.dynamic.is_some(), exe.interp.is_some()) {
+            (true, true) => 0,
+            (true, false) => 2,
+            (false, _) => 1,
+        });
+    }
+    if opts.list && exe.dynamic.is_none() {
+        outprint!("\tnot a dynamic executable\n");
+        sys::exit_group(1);
+    }
+    if opts.list && exe.d.needed.is_empty() && opts.preload.is_empty() {
+        outprint!("\tstatically linked\n");
+        sys::exit_group(0);
+    }
+    if is_static {
+        enter_static(st, &opts, &prog, exe);
+    }
+
+    // 4. The closure.
+    let cwd = getcwd();
+    let interp: Vec<u8> = exe.interp.clone().unwrap_or_else(|| b"/lib64/ld-linux-x86-64.so.2".to_vec());
+    let exe_origin = if direct { search::origin_of(&prog.path, cwd.as_deref()) } else { proc_self_exe_dir() };
+    let tokens = Tokens { platform: platform(&st), ..Tokens::default() };
+    let library_path = opts
+        .library_path
+        .or_else(|| st.getenv(b"LD_LIBRARY_PATH"))
+        .map(|p| search::split_dirs(p, b":;", exe_origin.as_deref(), &tokens))
+        .unwrap_or_default();
+    let cache_bytes = if opts.inhibit_cache { None } else { map_file(b"/etc/ld.so.cache") };
+    let cfg = Config {
+        library_path,
+        cache: cache_bytes.and_then(|b| Cache::parse(b).ok()),
+        default_dirs: [&b"/lib/x86_64-linux-gnu"[..], b"/usr/lib/x86_64-linux-gnu", b"/lib", b"/usr/lib"]
+            .iter()
+            .map(|d| d.to_vec())
+            .collect(),
+        legacy_subdirs: true,
+        tokens,
+        cwd,
+        root: None,
+        rtld_names: alloc::vec![interp.clone(), b"ld-linux-x86-64.so.2".to_vec()],
+    };
+    let mut host = RtHost { rtld: Some(Box::new(rtld)), cpu_level: None };
+    let mut c: Closure<Box<Object>> = Closure::new();
+    let meta = exe.meta();
+    c.add(prog.path.clone(), Vec::new(), Source::Program, Some((Box::new(exe), meta)), None, &cfg);
+    c.nodes[0].origin = exe_origin;
+    load_preloads(&mut c, &mut host, &cfg, &opts, &prog);
+    if let Err(e) = c.load_needed(&mut host, &cfg, 0, opts.list) {
+        loader::fail(&prog.name, &closure_error(&c, e));
+    }
+
+    // 5. Listing.
+    if opts.list {
+        list(&c, &st);
+        sys::exit_group(0);
+    }
+
+    // The glibc core needs glibc's own ld.so (the handover); not yet.
+    if let Some(n) = c.nodes.iter().find(|n| n.names.iter().any(|m| m == b"libc.so.6") && n.meta.needed.iter().any(|d| d.starts_with(b"ld-linux"))) {
+        eprint!(
+            "shimld: {}: programs that use glibc ({}) need the ld.so handover, which is not implemented yet\n",
+            B(&prog.name),
+            B(&n.path)
+        );
+        sys::exit_group(127);
+    }
+
+    let mut ld = Box::new(build_loader(c, &prog, &opts));
+
+    // 6. Versions and TLS.
+    check_versions(&ld);
+    let layout = tls::layout(&mut ld.objs);
+    let random = st.aux(process::AT_RANDOM).map(|p| {
+        // SAFETY: AT_RANDOM points at 16 random bytes on the initial stack.
+        unsafe { &*(p as *const [u8; 16]) }
+    });
+    let mut block = match tls::allocate(&layout, random) {
+        Ok(b) => b,
+        Err(e) => loader::fail(&prog.name, &Error::Load { name: prog.name.clone(), what: "cannot allocate TLS block", errno: Some(e) }),
+    };
+    block.install_dtv(&ld.objs);
+    if rt::out::enabled(cat::TLS) {
+        for o in ld.objs.iter() {
+            if let Some(t) = &o.tls {
+                debug!(cat::TLS, "TLS module {} of {}: offset {} size {} align {}", t.modid, B(&o.path), t.offset, t.memsz, t.align);
+            }
+        }
+    }
+    // SAFETY: the TCB is set up; nothing of shimld's uses %fs.
+    if let Err(e) = unsafe { sys::set_fs(block.tp) } {
+        loader::fail(&prog.name, &Error::Load { name: prog.name.clone(), what: "cannot set up thread pointer", errno: Some(e) });
+    }
+
+    // 7. Relocation, in init order: dependencies before their dependents.
+    let mut stats = Stats::default();
+    let order = ld.init_order.clone();
+    for &i in &order {
+        if ld.objs[i].kind == Kind::Rtld {
+            continue;
+        }
+        let lazy = !(ld.bind_now || ld.objs[i].d.bind_now);
+        debug!(cat::RELOC, "relocation processing: {}{}", B(&ld.objs[i].path), if lazy { " (lazy)" } else { "" });
+        // SAFETY: object i is mapped and unrelocated, its dependencies are
+        // relocated, and the program has not started.
+        if let Err(e) = unsafe { x86_64::relocate(&ld, i, lazy, &mut stats) } {
+            loader::fail(&ld.prog, &e);
+        }
+    }
+    block.init_images(&ld.objs);
+    print_statistics(&ld, &stats);
+    ld.stats = stats;
+    ld.tls = Some(block);
+    let ld = loader::publish(ld);
+
+    // 8. Hand over: the stack as the program expects it, initialisers, entry.
+    if direct {
+        // SAFETY: no pointer into the old stack layout is used afterwards.
+        unsafe { st.drop_args(opts.prog_index) };
+        if let Some(a) = opts.argv0 {
+            st.set_argv0(a);
+        }
+        let main = ld.main();
+        st.set_aux(process::AT_PHDR, main.phdr_addr);
+        st.set_aux(process::AT_PHNUM, main.phdrs.len());
+        st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
+        st.set_aux(process::AT_ENTRY, main.entry);
+        st.set_aux(process::AT_EXECFN, prog.execfn as usize);
+        st.set_aux(process::AT_BASE, base);
+    }
+    make_stack_executable(&ld.objs, &st);
+    // SAFETY: written once, before the program runs.
+    unsafe { __libc_stack_end = st.sp as usize };
+    run_initializers(ld, &st);
+    // SAFETY: the program is mapped, relocated and initialised, and the
+    // stack holds its argc, argv, envp and auxv.
+    unsafe { jump(st.sp, ld.main().entry, fini as usize) }
+}
+
+/// shimld's own object, which stands in for the dynamic linker.
+fn self_object(base: usize, ehdr: *const Ehdr) -> Object {
+    // SAFETY: shimld is mapped; its header and program headers are in its
+    // first segment.
+    unsafe {
+        let eh = *ehdr;
+        let phdrs = core::slice::from_raw_parts((ehdr as usize + eh.e_phoff as usize) as *const Phdr, eh.e_phnum as usize).to_vec();
+        let phdr_addr = ehdr as usize + eh.e_phoff as usize;
+        match Object::from_mapped(Kind::Rtld, b"/lib64/ld-linux-x86-64.so.2".to_vec(), base, eh, phdrs, phdr_addr) {
+            Ok(o) => o,
+            Err(e) => {
+                eprint!("shimld: cannot read shimld's own headers: {}\n", e);
+                sys::exit_group(127)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 3. The program.
+
+/// Opens and maps the program named on the command line.
+fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
+    let i = opts.prog_index;
+    let arg = st.arg(i).unwrap_or(b"");
+    // SAFETY: i < argc (options::parse checked it).
+    let arg_ptr = unsafe { *st.argv.add(i) };
+    // Unlike ld.so, a name without a slash is looked up in PATH, as a shell
+    // would, since shimld prefixes command lines.
+    let (path, execfn) = if arg.contains(&b'/') {
+        (arg.to_vec(), arg_ptr)
+    } else {
+        match path_search(arg, st.getenv(b"PATH").unwrap_or(b"/usr/local/bin:/usr/bin:/bin")) {
+            Some(mut p) => {
+                let keep = p.clone();
+                p.push(0);
+                let ptr = Box::leak(p.into_boxed_slice()).as_ptr();
+                (keep, ptr)
+            }
+            None => (arg.to_vec(), arg_ptr),
+        }
+    };
+    let name = match opts.argv0 {
+        // SAFETY: argv strings live for the whole process.
+        Some(a) => unsafe { process::cstr(a) }.to_vec(),
+        None => arg.to_vec(),
+    };
+    let exe = match map::open_elf(&path) {
+        Ok(f) => Object::map(Kind::Exec, name.clone(), &f).map_err(|e| map_error(&path, e)),
+        Err(e) => Err(map_error(&path, e)),
+    };
+    (Prog { name, path, execfn }, exe)
+}
+
+fn map_error(path: &[u8], e: map::MapError) -> Error {
+    match e {
+        map::MapError::Open(_) => Error::load(path, "cannot open shared object file"),
+        map::MapError::Mmap(what, errno) => Error::Load { name: path.to_vec(), what, errno: Some(errno) },
+        e => Error::load(path, e.message()),
+    }
+}
+
+fn path_search(name: &[u8], path: &[u8]) -> Option<Vec<u8>> {
+    for dir in path.split(|&c| c == b':') {
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let p = search::join(dir, name);
+        if sys::access(&p, 1).is_ok() && sys::stat(&p).is_ok_and(|s| s.st_mode & sys::S_IFMT == sys::S_IFREG) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Describes the program the kernel mapped (shimld started as PT_INTERP).
+fn mapped_program(st: &Stack) -> (Prog, Result<Object, Error>) {
+    let name = st.arg(0).unwrap_or(b"").to_vec();
+    let execfn = st.aux(process::AT_EXECFN).unwrap_or(0) as *const u8;
+    // SAFETY: AT_EXECFN points at the file name on the initial stack.
+    let path = unsafe { process::cstr(execfn) }.to_vec();
+    let prog = Prog { name: name.clone(), path, execfn };
+    let (Some(phdr), Some(phnum), Some(entry)) =
+        (st.aux(process::AT_PHDR), st.aux(process::AT_PHNUM), st.aux(process::AT_ENTRY))
+    else {
+        return (prog, Err(Error::load(&name, "the kernel passed no program headers")));
+    };
+    // SAFETY: the kernel mapped the program and AT_PHDR/AT_PHNUM describe
+    // its program headers in memory.
+    let phdrs = unsafe { core::slice::from_raw_parts(phdr as *const Phdr, phnum) }.to_vec();
+    let base = match phdrs.iter().find(|p| p.p_type == elf::PT_PHDR) {
+        Some(p) => phdr.wrapping_sub(p.p_vaddr as usize),
+        None => 0,
+    };
+    let ehdr = Ehdr {
+        e_type: if base == 0 { elf::ET_EXEC } else { elf::ET_DYN },
+        e_entry: entry.wrapping_sub(base) as u64,
+        e_phnum: phnum as u16,
+        e_phentsize: elf::PHDR_SIZE as u16,
+        ..Ehdr::default()
+    };
+    // SAFETY: the kernel mapped every PT_LOAD at base + p_vaddr.
+    let exe = unsafe { Object::from_mapped(Kind::Exec, name.clone(), base, ehdr, phdrs, phdr) }.map_err(|e| Error::load(&name, e));
+    (prog, exe)
+}
+
+/// Enters a static program as the kernel would have: its own headers in the
+/// auxiliary vector, no interpreter, no fini function, registers cleared.
+fn enter_static(mut st: Stack, opts: &Options, prog: &Prog, exe: Object) -> ! {
+    if opts.list {
+        outprint!("\tstatically linked\n");
+        sys::exit_group(0);
+    }
+    // SAFETY: nothing uses the old stack layout after this.
+    unsafe { st.drop_args(opts.prog_index) };
+    if let Some(a) = opts.argv0 {
+        st.set_argv0(a);
+    }
+    st.set_aux(process::AT_PHDR, exe.phdr_addr);
+    st.set_aux(process::AT_PHNUM, exe.phdrs.len());
+    st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
+    st.set_aux(process::AT_ENTRY, exe.entry);
+    st.set_aux(process::AT_EXECFN, prog.execfn as usize);
+    st.set_aux(process::AT_BASE, 0);
+    let entry = exe.entry;
+    make_stack_executable(core::slice::from_ref(&Box::new(exe)), &st);
+    // SAFETY: the program is mapped and the stack is as the kernel builds it.
+    unsafe { jump(st.sp, entry, 0) }
+}
+
+/// Makes the stack executable if an object asks for it (PT_GNU_STACK with
+/// PF_X), as ld.so does.
+fn make_stack_executable(objs: &[Box<Object>], st: &Stack) {
+    if objs.iter().any(|o| o.exec_stack) {
+        let page = sys::page_down(st.sp as usize);
+        // SAFETY: the stack is the process's; PROT_GROWSDOWN extends the
+        // change to the whole stack mapping.
+        let _ = unsafe {
+            sys::mprotect(page, sys::PAGE, sys::PROT_READ | sys::PROT_WRITE | sys::PROT_EXEC | sys::PROT_GROWSDOWN)
+        };
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 4. The closure.
+
+fn getcwd() -> Option<Vec<u8>> {
+    let mut buf = alloc::vec![0u8; 4096];
+    let n = sys::getcwd(&mut buf).ok()?;
+    buf.truncate(n);
+    Some(buf)
+}
+
+fn proc_self_exe_dir() -> Option<Vec<u8>> {
+    let mut buf = alloc::vec![0u8; 4096];
+    let n = sys::readlink(b"/proc/self/exe", &mut buf).ok()?;
+    buf.truncate(n);
+    search::origin_of(&buf, None)
+}
+
+/// `$PLATFORM`: the kernel's AT_PLATFORM.
+fn platform(st: &Stack) -> Vec<u8> {
+    match st.aux(process::AT_PLATFORM) {
+        // SAFETY: AT_PLATFORM points at a string on the initial stack.
+        Some(p) if p != 0 => unsafe { process::cstr(p as *const u8) }.to_vec(),
+        _ => b"x86_64".to_vec(),
+    }
+}
+
+/// Maps a whole file read-only (the cache), or None.
+fn map_file(path: &[u8]) -> Option<&'static [u8]> {
+    let fd = sys::open(path, sys::O_RDONLY, 0).ok()?;
+    let st = sys::fstat(fd).ok();
+    let size = st.map_or(0, |s| s.st_size as usize);
+    // SAFETY: a fresh private read-only mapping of the whole file, kept for
+    // the life of the process.
+    let r = if size > 0 { unsafe { sys::mmap(0, size, sys::PROT_READ, sys::MAP_PRIVATE, fd, 0).ok() } } else { None };
+    sys::close(fd);
+    // SAFETY: the mapping covers `size` readable bytes and is never unmapped.
+    r.map(|p| unsafe { core::slice::from_raw_parts(p as *const u8, size) })
+}
+
+/// Loads LD_PRELOAD's and `--preload`'s objects, then /etc/ld.so.preload's,
+/// after the program and before its dependencies. A preload that cannot be
+/// loaded is reported and skipped, as ld.so does.
+fn load_preloads(c: &mut Closure<Box<Object>>, host: &mut RtHost, cfg: &Config, opts: &Options, prog: &Prog) {
+    let file = map_file(b"/etc/ld.so.preload");
+    let from_file = file.into_iter().flat_map(|f| {
+        f.split(|&b| b == b' ' || b == b'\t' || b == b'\n' || b == b':').filter(|w| !w.is_empty()).map(|w| (w, "/etc/ld.so.preload"))
+    });
+    for (name, from) in opts.preload.iter().copied().chain(from_file) {
+        if let Some(i) = c.find_loaded(name) {
+            if !c.nodes[0].deps.contains(&i) {
+                c.nodes[i].source = Source::Preload;
+            }
+            continue;
+        }
+        let why = match c.load(host, cfg, name, 0, Source::Preload) {
+            Ok(Some(_)) => continue,
+            Ok(None) => "cannot open shared object file",
+            Err(closure::Error::Bad { what, .. }) => what,
+            Err(_) => "cannot load",
+        };
+        let _ = prog;
+        eprint!("ERROR: ld.so: object '{}' from {} cannot be preloaded ({}): ignored.\n", B(name), from, why);
+    }
+}
+
+fn closure_error(c: &Closure<Box<Object>>, e: closure::Error) -> Error {
+    let _ = c;
+    match e {
+        closure::Error::NotFound { name, skipped: Some(why), .. } => Error::Load { name, what: why, errno: None },
+        closure::Error::NotFound { name, skipped: None, .. } => {
+            Error::Load { name, what: "cannot open shared object file", errno: Some(sys::Errno(sys::ENOENT)) }
+        }
+        closure::Error::Bad { path, what } => Error::load(&path, what),
+        closure::Error::TooMany => Error::load(b"shimld", "too many objects"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 5. Listing.
+
+/// Prints the closure in ldd's format: the vDSO, then each object in load
+/// order with the name it was needed by and where it was found.
+fn list(c: &Closure<Box<Object>>, st: &Stack) {
+    let mut l = rt::out::Line::new(1);
+    use core::fmt::Write;
+    if let Some(vdso) = st.aux(process::AT_SYSINFO_EHDR).filter(|&v| v != 0) {
+        let _ = write!(l, "\tlinux-vdso.so.1 (0x{vdso:016x})\n");
+    }
+    for n in c.nodes.iter().skip(1) {
+        let name = n.names.first().map(|v| &v[..]).unwrap_or(b"");
+        if n.missing {
+            let _ = write!(l, "\t{} => not found\n", B(name));
+            continue;
+        }
+        let addr = n.handle.as_ref().map_or(0, |o| o.map_start);
+        if n.source == Source::Rtld || name == &n.path[..] {
+            let _ = write!(l, "\t{} (0x{addr:016x})\n", B(&n.path));
+        } else {
+            let _ = write!(l, "\t{} => {} (0x{addr:016x})\n", B(name), B(&n.path));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 6. Objects, versions.
+
+fn build_loader(c: Closure<Box<Object>>, prog: &Prog, opts: &Options) -> Loader {
+    let mut objs: Vec<Box<Object>> = Vec::new();
+    // Node index -> object index (missing nodes exist only when listing).
+    let mut map = alloc::vec![usize::MAX; c.nodes.len()];
+    let mut deps = Vec::new();
+    for (ni, n) in c.nodes.into_iter().enumerate() {
+        let Some(mut o) = n.handle else { continue };
+        o.idx = objs.len();
+        map[ni] = objs.len();
+        deps.push(n.deps);
+        objs.push(o);
+    }
+    for (o, d) in objs.iter_mut().zip(deps) {
+        o.deps = d.into_iter().map(|x| map[x]).filter(|&x| x != usize::MAX).collect();
+    }
+    let scope: Vec<usize> = (0..objs.len()).collect();
+    let mut init_order = loader::sort(&objs, &scope);
+    init_order.reverse();
+    Loader {
+        objs,
+        scope,
+        prog: prog.name.clone(),
+        bind_now: opts.bind_now,
+        init_order,
+        tls: None,
+        stats: Stats::default(),
+    }
+}
+
+/// Checks that every version an object requires is defined by the object
+/// it requires it of. Like ld.so, reports every missing version, then exits
+/// with status 1.
+fn check_versions(ld: &Loader) {
+    let mut missing = false;
+    for o in ld.objs.iter() {
+        for req in o.syms.requirements() {
+            let file = req.file.unwrap_or(b"");
+            let Some(t) = ld.objs.iter().find(|t| t.short_name() == file || t.path == file) else { continue };
+            if !t.syms.has_verdef {
+                eprint!(
+                    "{}: {}: no version information available (required by {})\n",
+                    B(&ld.prog),
+                    B(&t.path),
+                    B(&o.path)
+                );
+                continue;
+            }
+            if t.syms.defines_version(req.name, req.hash) {
+                continue;
+            }
+            if req.weak {
+                eprint!("{}: {}: weak version `{}' not found (required by {})\n", B(&ld.prog), B(&t.path), B(req.name), B(&o.path));
+            } else {
+                eprint!("{}: {}: version `{}' not found (required by {})\n", B(&ld.prog), B(&t.path), B(req.name), B(&o.path));
+                missing = true;
+            }
+        }
+    }
+    if missing {
+        sys::exit_group(1);
+    }
+}
+
+fn print_statistics(ld: &Loader, st: &Stats) {
+    if !rt::out::enabled(cat::STATISTICS) {
+        return;
+    }
+    let total: u64 = st.by_type.iter().sum();
+    debug!(cat::STATISTICS, "number of objects: {}", ld.objs.len());
+    debug!(cat::STATISTICS, "number of relocations: {}", total);
+    for (t, &n) in st.by_type.iter().enumerate() {
+        if n > 0 {
+            debug!(cat::STATISTICS, "  {}: {}", elf::reloc_name(t as u32), n);
+        }
+    }
+    debug!(cat::STATISTICS, "number of symbol lookups: {}", st.lookups);
+}
+
+// ---------------------------------------------------------------------------
+// 8. Initialisers, finalisers, and the jump.
+
+type InitFn = extern "C" fn(i32, *const *const u8, *const *const u8);
+
+fn run_initializers(ld: &'static Loader, st: &Stack) {
+    let args = (st.argc as i32, st.argv as *const *const u8, st.envp as *const *const u8);
+    if let Some(o) = ld.objs.iter().rev().find(|o| o.d.flags_1 & elf::DF_1_INITFIRST != 0) {
+        call_init(ld, o, args);
+    }
+    let main = ld.main();
+    if main.d.preinit_array.size > 0 {
+        debug!(cat::INIT, "calling preinit: {}", B(&main.path));
+        for f in fn_table(ld, main, main.d.preinit_array) {
+            // SAFETY: an entry of the program's relocated DT_PREINIT_ARRAY.
+            let f: InitFn = unsafe { core::mem::transmute(f) };
+            f(args.0, args.1, args.2);
+        }
+    }
+    for &i in &ld.init_order {
+        call_init(ld, &ld.objs[i], args);
+    }
+}
+
+fn call_init(ld: &Loader, o: &Object, args: (i32, *const *const u8, *const *const u8)) {
+    if o.init_called.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    // As in ld.so, the executable's own initialisers are libc's business.
+    if o.kind != Kind::Lib {
+        return;
+    }
+    if o.d.init != 0 || o.d.init_array.size != 0 {
+        debug!(cat::INIT, "calling init: {}", B(&o.path));
+    }
+    if o.d.init != 0 {
+        // SAFETY: DT_INIT of a relocated object.
+        let f: InitFn = unsafe { core::mem::transmute(o.addr(o.d.init)) };
+        f(args.0, args.1, args.2);
+    }
+    for f in fn_table(ld, o, o.d.init_array) {
+        // SAFETY: an entry of a relocated DT_INIT_ARRAY.
+        let f: InitFn = unsafe { core::mem::transmute(f) };
+        f(args.0, args.1, args.2);
+    }
+}
+
+/// The function pointers of an init or fini array; null and -1 entries
+/// are skipped.
+fn fn_table(ld: &Loader, o: &Object, t: shimld::dynamic::Table) -> impl Iterator<Item = usize> + 'static {
+    let table: &'static [usize] = match o.image.table::<usize>(t.addr, t.size / 8) {
+        Some(t) => t,
+        None if t.size == 0 => &[],
+        None => loader::fail(&ld.prog, &Error::load(&o.path, "init or fini array lies outside the loaded segments")),
+    };
+    table.iter().copied().filter(|&f| f != 0 && f != usize::MAX)
+}
+
+static FINI_STARTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// The fini function passed to the program in %rdx (libc registers it with
+/// atexit): runs the finalisers of every initialised object, the program
+/// first and each object before its dependencies, as ld.so's `_dl_fini`.
+extern "C" fn fini() {
+    if FINI_STARTED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let Some(ld) = loader::get() else { return };
+    let order = loader::sort(&ld.objs, &ld.scope);
+    for i in order {
+        let o = &ld.objs[i];
+        if !o.init_called.swap(false, Ordering::AcqRel) {
+            continue;
+        }
+        if o.d.fini_array.size == 0 && o.d.fini == 0 {
+            continue;
+        }
+        debug!(cat::INIT, "calling fini: {} [0]", B(&o.path));
+        let fns: Vec<usize> = fn_table(ld, o, o.d.fini_array).collect();
+        for &f in fns.iter().rev() {
+            // SAFETY: an entry of a relocated DT_FINI_ARRAY.
+            let f: extern "C" fn() = unsafe { core::mem::transmute(f) };
+            f();
+        }
+        if o.d.fini != 0 {
+            // SAFETY: DT_FINI of a relocated object.
+            let f: extern "C" fn() = unsafe { core::mem::transmute(o.addr(o.d.fini)) };
+            f();
+        }
+    }
+}
+
+/// Jumps to `entry` with the stack pointer at argc, %rdx = `rdx`, and the
+/// other registers cleared, as a process starts.
+///
+/// # Safety
+/// `sp` must point at a valid initial stack and `entry` at the program's
+/// entry point.
+unsafe fn jump(sp: *mut usize, entry: usize, rdx: usize) -> ! {
+    asm!(
+        "mov rsp, {sp}",
+        "xor eax, eax",
+        "xor ebx, ebx",
+        "xor ecx, ecx",
+        "xor esi, esi",
+        "xor edi, edi",
+        "xor ebp, ebp",
+        "xor r8d, r8d",
+        "xor r9d, r9d",
+        "xor r10d, r10d",
+        "xor r11d, r11d",
+        "xor r12d, r12d",
+        "xor r13d, r13d",
+        "xor r14d, r14d",
+        "jmp r15",
+        sp = in(reg) sp,
+        in("r15") entry,
+        in("rdx") rdx,
+        options(noreturn)
+    )
+}

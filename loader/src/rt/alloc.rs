@@ -1,0 +1,161 @@
+//! The loader's own memory allocator.
+//!
+//! shimld shares the process with the program and its libc, so it cannot use
+//! the program's heap or `brk`. Small blocks come from power-of-two size
+//! classes carved out of private anonymous mappings, with a free list per
+//! class; large blocks are mappings of their own, grown with `mremap`.
+//! A spin lock makes it safe to use from any thread (the lazy-binding
+//! resolver and, later, `dlopen` run on program threads).
+
+use super::sys;
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::UnsafeCell;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// Size classes 16, 32, .. 4096 bytes.
+const CLASSES: usize = 9;
+const MIN_SHIFT: usize = 4;
+const MAX_SMALL: usize = 1 << (MIN_SHIFT + CLASSES - 1);
+/// Small blocks are carved from chunks of this size.
+const CHUNK: usize = 256 * 1024;
+
+struct Heap {
+    free: [*mut u8; CLASSES],
+    /// The unused tail of the current chunk.
+    bump: usize,
+    end: usize,
+}
+
+pub struct Allocator {
+    lock: AtomicBool,
+    heap: UnsafeCell<Heap>,
+}
+
+// SAFETY: the heap is only touched while `lock` is held.
+unsafe impl Sync for Allocator {}
+
+impl Allocator {
+    pub const fn new() -> Allocator {
+        Allocator {
+            lock: AtomicBool::new(false),
+            heap: UnsafeCell::new(Heap { free: [null_mut(); CLASSES], bump: 0, end: 0 }),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Heap) -> T) -> T {
+        while self.lock.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            core::hint::spin_loop();
+        }
+        // SAFETY: the lock gives exclusive access to the heap.
+        let r = f(unsafe { &mut *self.heap.get() });
+        self.lock.store(false, Ordering::Release);
+        r
+    }
+}
+
+fn class_of(layout: &Layout) -> Option<usize> {
+    let size = layout.size().max(layout.align()).max(1 << MIN_SHIFT);
+    if size > MAX_SMALL {
+        return None;
+    }
+    let c = (usize::BITS - (size - 1).leading_zeros()) as usize - MIN_SHIFT;
+    Some(c)
+}
+
+fn big_len(size: usize) -> usize {
+    sys::page_up(size)
+}
+
+impl Heap {
+    fn alloc_small(&mut self, c: usize) -> *mut u8 {
+        let head = self.free[c];
+        if !head.is_null() {
+            // SAFETY: free blocks store the next pointer in their first word.
+            self.free[c] = unsafe { *(head as *mut *mut u8) };
+            return head;
+        }
+        let size = 1usize << (c + MIN_SHIFT);
+        // Blocks of a class are aligned to their size: chunks are page
+        // aligned and the bump pointer is rounded up to the size.
+        let mut start = (self.bump + size - 1) & !(size - 1);
+        if start + size > self.end {
+            // SAFETY: a fresh private anonymous mapping, owned by the heap.
+            let Ok(p) = (unsafe {
+                sys::mmap(0, CHUNK, sys::PROT_READ | sys::PROT_WRITE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS, -1, 0)
+            }) else {
+                return null_mut();
+            };
+            self.bump = p;
+            self.end = p + CHUNK;
+            start = p;
+        }
+        self.bump = start + size;
+        start as *mut u8
+    }
+
+    fn free_small(&mut self, p: *mut u8, c: usize) {
+        // SAFETY: p is a block of class c (at least 16 bytes) no longer in use.
+        unsafe { *(p as *mut *mut u8) = self.free[c] };
+        self.free[c] = p;
+    }
+}
+
+unsafe impl GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        match class_of(&layout) {
+            Some(c) => self.with(|h| h.alloc_small(c)),
+            None if layout.align() <= sys::PAGE => {
+                // SAFETY: a fresh private anonymous mapping.
+                match sys::mmap(
+                    0,
+                    big_len(layout.size()),
+                    sys::PROT_READ | sys::PROT_WRITE,
+                    sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                ) {
+                    Ok(p) => p as *mut u8,
+                    Err(_) => null_mut(),
+                }
+            }
+            None => null_mut(),
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        match class_of(&layout) {
+            Some(c) => self.with(|h| h.free_small(ptr, c)),
+            None => {
+                // SAFETY: per GlobalAlloc's contract the block is ours and unused.
+                let _ = sys::munmap(ptr as usize, big_len(layout.size()));
+            }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+        match (class_of(&layout), class_of(&new_layout)) {
+            (Some(a), Some(b)) if a == b => ptr,
+            (None, None) => {
+                let (old, new) = (big_len(layout.size()), big_len(new_size));
+                if old == new {
+                    return ptr;
+                }
+                // SAFETY: the old mapping is ours; mremap moves or resizes it.
+                match sys::mremap(ptr as usize, old, new, sys::MREMAP_MAYMOVE) {
+                    Ok(p) => p as *mut u8,
+                    Err(_) => null_mut(),
+                }
+            }
+            _ => {
+                let new = self.alloc(new_layout);
+                if !new.is_null() {
+                    core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                    self.dealloc(ptr, layout);
+                }
+                new
+            }
+        }
+    }
+}

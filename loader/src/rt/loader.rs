@@ -1,0 +1,345 @@
+//! The loader's state after the closure is mapped: symbol lookup over the
+//! global scope, ld.so's dependency sort, errors in ld.so's words, and the
+//! file side of the closure search.
+
+use super::map::{self, ElfFile};
+use super::object::{Kind, Object};
+use super::out::{cat, B};
+use super::sys::{self, Errno};
+use super::tls;
+use crate::debug;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use shimld::closure::{FileId, Host, Meta, OpenError, Trace};
+use shimld::elf::{self, Sym};
+use shimld::symtab::{Name, Version, Want};
+
+/// Relocation and lookup counts for SHIMLD_DEBUG=statistics.
+pub struct Stats {
+    pub by_type: [u64; 40],
+    pub lookups: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats { by_type: [0; 40], lookups: 0 }
+    }
+}
+
+/// Why loading failed, in ld.so's categories.
+#[derive(Debug)]
+pub enum Error {
+    /// `PROG: error while loading shared libraries: NAME: WHAT[: strerror]`
+    Load { name: Vec<u8>, what: &'static str, errno: Option<Errno> },
+    /// `PROG: symbol lookup error: OBJ: undefined symbol: NAME[, version V]`
+    Undefined { obj: Vec<u8>, name: Vec<u8>, version: Option<Vec<u8>> },
+    /// A relocation-time error with a formatted detail:
+    /// `PROG: error while loading shared libraries: OBJ: DETAIL`
+    Reloc { obj: Vec<u8>, detail: alloc::string::String },
+}
+
+impl Error {
+    pub fn load(name: &[u8], what: &'static str) -> Error {
+        Error::Load { name: name.to_vec(), what, errno: None }
+    }
+}
+
+/// Prints an error as ld.so would and exits with status 127.
+pub fn fail(prog: &[u8], e: &Error) -> ! {
+    match e {
+        Error::Load { name, what, errno } => match errno {
+            Some(er) => crate::eprint!("{}: error while loading shared libraries: {}: {}: {}\n", B(prog), B(name), what, er.text()),
+            None => crate::eprint!("{}: error while loading shared libraries: {}: {}\n", B(prog), B(name), what),
+        },
+        Error::Undefined { obj, name, version } => match version {
+            Some(v) => crate::eprint!("{}: symbol lookup error: {}: undefined symbol: {}, version {}\n", B(prog), B(obj), B(name), B(v)),
+            None => crate::eprint!("{}: symbol lookup error: {}: undefined symbol: {}\n", B(prog), B(obj), B(name)),
+        },
+        Error::Reloc { obj, detail } => {
+            crate::eprint!("{}: error while loading shared libraries: {}: {}\n", B(prog), B(obj), detail)
+        }
+    }
+    sys::exit_group(127)
+}
+
+/// A symbol definition: the defining object and its symbol, or nothing
+/// (an undefined weak reference, whose value is 0).
+#[derive(Clone, Copy)]
+pub struct Def {
+    pub obj: usize,
+    pub sym: Option<&'static Sym>,
+}
+
+/// The relocation classes of ld.so's lookup.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Normal,
+    /// JUMP_SLOT and the TLS relocations: an executable's PLT entries
+    /// (undefined symbols with a value) don't define anything.
+    Plt,
+    /// COPY: the executable itself is not searched.
+    Copy,
+}
+
+pub struct Loader {
+    pub objs: Vec<Box<Object>>,
+    /// The global scope: the executable, the preloads, then the DT_NEEDED
+    /// closure breadth first.
+    pub scope: Vec<usize>,
+    /// The program's name for messages (its argv[0]).
+    pub prog: Vec<u8>,
+    pub bind_now: bool,
+    /// Init order: dependencies first.
+    pub init_order: Vec<usize>,
+    pub tls: Option<tls::Block>,
+    pub stats: Stats,
+}
+
+/// The loader state, published for the lazy-binding resolver and the fini
+/// function, which run on program threads after start-up.
+static LOADER: AtomicPtr<Loader> = AtomicPtr::new(core::ptr::null_mut());
+
+pub fn publish(l: Box<Loader>) -> &'static Loader {
+    let p = Box::into_raw(l);
+    LOADER.store(p, Ordering::Release);
+    // SAFETY: the box is leaked and never freed or mutated through another
+    // path after this point.
+    unsafe { &*p }
+}
+
+/// The published loader state, if start-up got that far.
+pub fn get() -> Option<&'static Loader> {
+    let p = LOADER.load(Ordering::Acquire);
+    // SAFETY: set once by `publish` from a leaked box.
+    unsafe { p.as_ref() }
+}
+
+impl Loader {
+    /// The address a definition stands for, calling an IFUNC resolver if
+    /// the symbol is one.
+    pub fn value(&self, def: &Def) -> usize {
+        let Some(s) = def.sym else { return 0 };
+        let o = &self.objs[def.obj];
+        if s.st_shndx == elf::SHN_ABS {
+            return s.st_value as usize;
+        }
+        let addr = o.addr(s.st_value);
+        if s.kind() == elf::STT_GNU_IFUNC && s.st_shndx != elf::SHN_UNDEF {
+            return call_ifunc(addr);
+        }
+        addr
+    }
+
+    /// Resolves symbol `idx` of object `from` for a relocation of `class`.
+    pub fn resolve(&self, from: usize, idx: u32, class: Class, stats: &mut Stats) -> Result<Def, Error> {
+        let o = &self.objs[from];
+        let Some(sym) = o.syms.syms.get(idx as usize) else {
+            return Err(Error::Reloc { obj: o.path.clone(), detail: alloc::format!("symbol index {idx} out of range") });
+        };
+        // The null symbol, local symbols and hidden ones bind to the object
+        // itself without a lookup.
+        if idx == 0 || sym.bind() == elf::STB_LOCAL || matches!(sym.visibility(), elf::STV_HIDDEN | elf::STV_INTERNAL) {
+            return Ok(Def { obj: from, sym: Some(sym) });
+        }
+        let Some(name) = o.syms.name(idx) else {
+            return Err(Error::Reloc { obj: o.path.clone(), detail: alloc::format!("symbol name of index {idx} out of range") });
+        };
+        let version = o.syms.wanted_version(idx);
+        stats.lookups += 1;
+        let found = self.lookup(name, version, from, class);
+        let def = match found {
+            Some(d) => d,
+            None if sym.bind() == elf::STB_WEAK => {
+                debug!(cat::BINDINGS, "binding file {} to nothing: weak symbol `{}'", B(&o.path), B(name));
+                return Ok(Def { obj: from, sym: None });
+            }
+            None => {
+                return Err(Error::Undefined {
+                    obj: o.path.clone(),
+                    name: name.to_vec(),
+                    version: version.map(|v| v.name.to_vec()),
+                })
+            }
+        };
+        // An object's reference to its own protected symbol stays inside the
+        // object (glibc 2.36 semantics).
+        let def = if sym.visibility() == elf::STV_PROTECTED && sym.st_shndx != elf::SHN_UNDEF && def.obj != from {
+            if class == Class::Plt {
+                Def { obj: from, sym: Some(sym) }
+            } else {
+                match self.lookup(name, version, from, Class::Plt) {
+                    Some(d) if d.obj != from => Def { obj: from, sym: Some(sym) },
+                    _ => def,
+                }
+            }
+        } else {
+            def
+        };
+        if super::out::enabled(cat::BINDINGS) {
+            let v = version.map(|v| v.name).unwrap_or(b"");
+            debug!(
+                cat::BINDINGS,
+                "binding file {} to {}: normal symbol `{}' [{}]",
+                B(&o.path),
+                B(&self.objs[def.obj].path),
+                B(name),
+                B(v)
+            );
+        }
+        Ok(def)
+    }
+
+    /// Looks `name` up in the scope of object `from`.
+    pub fn lookup(&self, name: &[u8], version: Option<Version>, from: usize, class: Class) -> Option<Def> {
+        let want = Want { version, plt: class == Class::Plt };
+        let mut n = Name::new(name);
+        let symbolic = self.objs[from].d.symbolic && self.objs[from].kind != Kind::Exec;
+        let first = symbolic.then_some(from);
+        for i in first.into_iter().chain(self.scope.iter().copied()) {
+            let o = &self.objs[i];
+            if class == Class::Copy && o.kind == Kind::Exec {
+                continue;
+            }
+            let Some(j) = o.syms.lookup(&mut n, &want) else { continue };
+            let s = &o.syms.syms[j as usize];
+            if matches!(s.visibility(), elf::STV_HIDDEN | elf::STV_INTERNAL) {
+                continue;
+            }
+            return Some(Def { obj: i, sym: Some(s) });
+        }
+        None
+    }
+
+    /// The main program (always object 0).
+    pub fn main(&self) -> &Object {
+        &self.objs[0]
+    }
+}
+
+/// Calls an IFUNC resolver. x86-64 resolvers take no arguments.
+pub fn call_ifunc(addr: usize) -> usize {
+    // SAFETY: `addr` is the resolver of an STT_GNU_IFUNC symbol or
+    // IRELATIVE relocation of a relocated object; the ABI makes it a
+    // function taking nothing and returning the implementation's address.
+    let f: extern "C" fn() -> usize = unsafe { core::mem::transmute(addr) };
+    f()
+}
+
+/// ld.so's dependency sort (glibc 2.36 `_dl_sort_maps_dfs`): a depth-first
+/// search from each object, last to first, giving a reverse postorder in
+/// which every object comes before its dependencies. The main program (at
+/// `list[0]`) is never entered as a dependency and stays first.
+pub fn sort(objs: &[Box<Object>], list: &[usize]) -> Vec<usize> {
+    let mut visited = alloc::vec![false; objs.len()];
+    let mut post = Vec::with_capacity(list.len());
+    let main = list.first().copied();
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    for &start in list.iter().rev() {
+        if visited[start] {
+            continue;
+        }
+        visited[start] = true;
+        stack.push((start, 0));
+        while let Some(top) = stack.last_mut() {
+            let (m, next) = *top;
+            if let Some(&dep) = objs[m].deps.get(next) {
+                top.1 += 1;
+                if !visited[dep] && Some(dep) != main {
+                    visited[dep] = true;
+                    stack.push((dep, 0));
+                }
+            } else {
+                post.push(m);
+                stack.pop();
+            }
+        }
+    }
+    post.reverse();
+    if let Some(m) = main {
+        if post.first() != Some(&m) {
+            post.retain(|&x| x != m);
+            post.insert(0, m);
+        }
+    }
+    post
+}
+
+/// The file side of the closure search, for the loader: files are mapped
+/// as they are found, as ld.so does.
+pub struct RtHost {
+    pub rtld: Option<Box<Object>>,
+    pub cpu_level: Option<u8>,
+}
+
+impl Host for RtHost {
+    type Probe = ElfFile;
+    type Handle = Box<Object>;
+
+    fn probe(&mut self, path: &[u8]) -> Result<(ElfFile, FileId), OpenError> {
+        match map::open_elf(path) {
+            Ok(f) => {
+                let id = FileId { dev: f.dev, ino: f.ino };
+                Ok((f, id))
+            }
+            Err(map::MapError::Open(e)) => Err(OpenError::NotFound(e.0)),
+            Err(map::MapError::Header(h)) if h.skip_in_search() => Err(OpenError::Skip(h.message())),
+            Err(e) => Err(OpenError::Bad(e.message())),
+        }
+    }
+
+    fn load(&mut self, f: ElfFile, path: &[u8]) -> Result<(Box<Object>, Meta), OpenError> {
+        let o = Object::map(Kind::Lib, path.to_vec(), &f).map_err(|e| OpenError::Bad(e.message()))?;
+        debug!(cat::FILES, "file={} [0];  generating link map", B(path));
+        debug!(
+            cat::FILES,
+            "  dynamic: 0x{:016x}  base: 0x{:016x}   size: 0x{:016x}",
+            o.dynamic.map_or(0, |d| o.addr(d.p_vaddr)),
+            o.base,
+            o.map_end - o.map_start
+        );
+        let meta = o.meta();
+        Ok((Box::new(o), meta))
+    }
+
+    fn rtld(&mut self) -> Option<Box<Object>> {
+        self.rtld.take()
+    }
+
+    fn is_dir(&mut self, path: &[u8]) -> bool {
+        sys::stat(path).is_ok_and(|st| st.st_mode & sys::S_IFMT == sys::S_IFDIR)
+    }
+
+    fn hwcaps(&mut self) -> Vec<&'static [u8]> {
+        let level = *self.cpu_level.get_or_insert_with(super::x86_64::cpu_level);
+        shimld::search::CpuFeatures { level }.hwcaps()
+    }
+
+    fn trace(&mut self, t: Trace) {
+        if !super::out::enabled(cat::FILES) {
+            return;
+        }
+        match t {
+            Trace::Find { name, requester } => {
+                debug!(cat::FILES, "file={} [0];  needed by {} [0]", B(name), B(requester));
+                debug!(cat::FILES, "find library={} [0]; searching", B(name));
+            }
+            Trace::SearchPath { dirs, source, owner } => {
+                let mut joined = Vec::new();
+                for (i, d) in dirs.iter().enumerate() {
+                    if i > 0 {
+                        joined.push(b':');
+                    }
+                    joined.extend_from_slice(d);
+                }
+                if owner.is_empty() {
+                    debug!(cat::FILES, " search path={}\t\t({})", B(&joined), source.label());
+                } else {
+                    debug!(cat::FILES, " search path={}\t\t({} from file {})", B(&joined), source.label(), B(owner));
+                }
+            }
+            Trace::SearchCache => debug!(cat::FILES, " search cache=/etc/ld.so.cache"),
+            Trace::Trying { path } => debug!(cat::FILES, "  trying file={}", B(path)),
+        }
+    }
+}

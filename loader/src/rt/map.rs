@@ -1,0 +1,294 @@
+//! Mapping ELF files into memory, as the kernel and ld.so do.
+//!
+//! The checks follow ld.so's `_dl_map_segments`, plus the ones it lacks:
+//! every PT_LOAD must lie inside the file, in ascending non-overlapping
+//! order, with `p_filesz <= p_memsz`, so a damaged header ends in a message
+//! rather than a SIGBUS.
+
+use super::sys::{self, page_down, page_up, Errno, PAGE};
+use shimld::elf::{self, Ehdr, Phdr, PhdrList, PF_R, PF_W, PF_X, PT_LOAD};
+
+/// The most bytes one object may map (a bound against hostile memsz).
+pub const MAX_MAP: u64 = 1 << 40;
+
+/// An open ELF file whose headers have been read and checked.
+pub struct ElfFile {
+    pub fd: i32,
+    pub ehdr: Ehdr,
+    pub phdrs: PhdrList,
+    pub size: u64,
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl Drop for ElfFile {
+    fn drop(&mut self) {
+        if self.fd >= 0 {
+            sys::close(self.fd);
+        }
+    }
+}
+
+/// Why a file cannot be opened or mapped.
+#[derive(Clone, Copy, Debug)]
+pub enum MapError {
+    Open(Errno),
+    Header(elf::HeaderError),
+    Bad(&'static str),
+    Mmap(&'static str, Errno),
+}
+
+impl MapError {
+    pub fn message(&self) -> &'static str {
+        match self {
+            MapError::Open(_) => "cannot open shared object file",
+            MapError::Header(h) => h.message(),
+            MapError::Bad(s) => s,
+            MapError::Mmap(s, _) => s,
+        }
+    }
+}
+
+fn prot_of(flags: u32) -> usize {
+    let mut p = 0;
+    if flags & PF_R != 0 {
+        p |= sys::PROT_READ;
+    }
+    if flags & PF_W != 0 {
+        p |= sys::PROT_WRITE;
+    }
+    if flags & PF_X != 0 {
+        p |= sys::PROT_EXEC;
+    }
+    p
+}
+
+/// Opens `path` and reads and checks its ELF and program headers.
+pub fn open_elf(path: &[u8]) -> Result<ElfFile, MapError> {
+    let fd = sys::open(path, sys::O_RDONLY, 0).map_err(MapError::Open)?;
+    let mut f = ElfFile { fd, ehdr: Ehdr::default(), phdrs: PhdrList::new(), size: 0, dev: 0, ino: 0 };
+    let st = sys::fstat(fd).map_err(MapError::Open)?;
+    if st.st_mode & sys::S_IFMT == sys::S_IFDIR {
+        return Err(MapError::Open(Errno(21)));
+    }
+    f.size = st.st_size as u64;
+    f.dev = st.st_dev;
+    f.ino = st.st_ino;
+    // One read covers the headers of almost every object.
+    let mut head = [0u8; 1024];
+    let n = sys::pread_full(fd, &mut head, 0).map_err(|_| MapError::Bad("cannot read file data"))?;
+    if n < elf::EHDR_SIZE {
+        // ld.so's order: a short file that starts like ELF is "file too
+        // short", anything else is not ELF.
+        let hdr = elf::check_header(&head[..n]);
+        return Err(MapError::Header(match hdr {
+            Err(elf::HeaderError::NotElf) => elf::HeaderError::NotElf,
+            _ => elf::HeaderError::TooShort,
+        }));
+    }
+    f.ehdr = elf::check_header(&head[..n]).map_err(MapError::Header)?;
+    let (start, end) = elf::phdr_range(&f.ehdr).map_err(MapError::Header)?;
+    if end as u64 > f.size {
+        return Err(MapError::Header(elf::HeaderError::PhdrsOutOfFile));
+    }
+    f.phdrs = if end <= n {
+        elf::phdrs_at(&f.ehdr, &head[..n], 0).map_err(MapError::Header)?
+    } else {
+        let mut buf = alloc::vec![0u8; end - start];
+        let got = sys::pread_full(fd, &mut buf, start as u64).map_err(|_| MapError::Bad("cannot read file data"))?;
+        if got != buf.len() {
+            return Err(MapError::Bad("cannot read file data"));
+        }
+        elf::phdrs_at(&f.ehdr, &buf, start).map_err(MapError::Header)?
+    };
+    Ok(f)
+}
+
+/// The address span of an object's PT_LOAD segments.
+pub struct Span {
+    pub lo: u64,
+    pub hi: u64,
+    pub max_align: u64,
+}
+
+/// Checks the PT_LOAD headers against each other and the file size.
+pub fn check_loads(phdrs: &[Phdr], file_size: Option<u64>) -> Result<Span, MapError> {
+    let mut span: Option<Span> = None;
+    let mut prev_end = 0u64;
+    for p in phdrs.iter().filter(|p| p.p_type == PT_LOAD) {
+        if p.p_align > 1 && (p.p_align & (PAGE as u64 - 1)) != 0 {
+            return Err(MapError::Bad("ELF load command alignment not page-aligned"));
+        }
+        if p.p_align > 1 && !p.p_align.is_power_of_two() {
+            return Err(MapError::Bad("ELF load command alignment not a power of two"));
+        }
+        if (p.p_vaddr.wrapping_sub(p.p_offset)) & (PAGE as u64 - 1) != 0 {
+            return Err(MapError::Bad("ELF load command address/offset not page-aligned"));
+        }
+        if p.p_filesz > p.p_memsz {
+            return Err(MapError::Bad("ELF load command file size exceeds memory size"));
+        }
+        let end = p.p_vaddr.checked_add(p.p_memsz).ok_or(MapError::Bad("ELF load command address out of range"))?;
+        if end > (1u64 << 47) {
+            return Err(MapError::Bad("ELF load command address out of range"));
+        }
+        if let Some(size) = file_size {
+            if p.p_offset.checked_add(p.p_filesz).is_none_or(|e| e > size) {
+                return Err(MapError::Bad("ELF load command past end of file"));
+            }
+        }
+        if span.is_some() && page_down(p.p_vaddr as usize) < page_up(prev_end as usize) && p.p_vaddr < prev_end {
+            return Err(MapError::Bad("ELF load commands overlap or are out of order"));
+        }
+        prev_end = end;
+        match &mut span {
+            None => span = Some(Span { lo: p.p_vaddr, hi: end, max_align: p.p_align.max(1) }),
+            Some(s) => {
+                s.hi = s.hi.max(end);
+                s.max_align = s.max_align.max(p.p_align);
+            }
+        }
+    }
+    let s = span.ok_or(MapError::Bad("object has no loadable segments"))?;
+    if s.hi - s.lo > MAX_MAP {
+        return Err(MapError::Bad("object is too large to map"));
+    }
+    Ok(s)
+}
+
+/// A mapped object: the load bias and the mapped address range.
+#[derive(Clone, Copy, Debug)]
+pub struct Mapping {
+    pub base: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Maps the PT_LOAD segments of `f`. ET_EXEC objects go to their link-time
+/// addresses (which must be free); ET_DYN objects wherever the kernel puts
+/// them, aligned to their largest segment alignment.
+pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
+    let span = check_loads(&f.phdrs, Some(f.size))?;
+    let lo = page_down(span.lo as usize);
+    let hi = page_up(span.hi as usize);
+    let len = hi - lo;
+    let fixed = f.ehdr.e_type == elf::ET_EXEC;
+    let align = (span.max_align as usize).max(PAGE);
+    // Reserve the whole span first, so the segments land together and the
+    // holes between them stay inaccessible.
+    // SAFETY: an anonymous PROT_NONE reservation: at a fixed address only
+    // with MAP_FIXED_NOREPLACE, which never replaces an existing mapping.
+    let reserve = unsafe {
+        if fixed {
+            sys::mmap(lo, len, sys::PROT_NONE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | sys::MAP_FIXED_NOREPLACE | sys::MAP_NORESERVE, -1, 0)
+        } else {
+            sys::mmap(0, len + align - PAGE, sys::PROT_NONE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | sys::MAP_NORESERVE, -1, 0)
+        }
+    };
+    let start = match reserve {
+        Ok(a) if fixed && a != lo => {
+            // SAFETY: an old kernel without MAP_FIXED_NOREPLACE put our own
+            // fresh reservation elsewhere; undo it.
+            let _ = unsafe { sys::munmap(a, len) };
+            return Err(MapError::Bad("cannot map segment at its fixed address"));
+        }
+        Ok(a) if fixed => a,
+        Ok(a) => {
+            let aligned = (a + align - 1) & !(align - 1);
+            // SAFETY: trimming our own fresh reservation to the aligned span.
+            unsafe {
+                if aligned > a {
+                    let _ = sys::munmap(a, aligned - a);
+                }
+                let tail = a + len + align - PAGE;
+                if tail > aligned + len {
+                    let _ = sys::munmap(aligned + len, tail - (aligned + len));
+                }
+            }
+            aligned
+        }
+        Err(e) if fixed => return Err(MapError::Mmap("cannot map segment at its fixed address", e)),
+        Err(e) => return Err(MapError::Mmap("failed to map segment from shared object", e)),
+    };
+    let base = start.wrapping_sub(lo);
+    let m = Mapping { base, start, end: start + len };
+    let result = map_each(f, base);
+    if let Err(e) = result {
+        // SAFETY: the reservation and everything mapped into it is ours.
+        let _ = unsafe { sys::munmap(m.start, len) };
+        return Err(e);
+    }
+    Ok(m)
+}
+
+fn map_each(f: &ElfFile, base: usize) -> Result<(), MapError> {
+    // The end of what earlier segments mapped, to spot a partial first page
+    // that a zero-fill-only segment shares with its predecessor.
+    let mut mapped_end = 0usize;
+    for p in f.phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0) {
+        let prot = prot_of(p.p_flags);
+        let vaddr = base.wrapping_add(p.p_vaddr as usize);
+        let file_end = vaddr + p.p_filesz as usize;
+        let mem_end = vaddr + p.p_memsz as usize;
+        // Zero-filled memory after the file data: the rest of the last file
+        // page is cleared in place, whole pages come from anonymous memory.
+        let (mut zero_from, mut anon_from) = (file_end, page_up(file_end));
+        if p.p_filesz > 0 {
+            let seg_start = page_down(vaddr);
+            let off = page_down(p.p_offset as usize) as u64;
+            // SAFETY: the range lies inside the reservation made for this
+            // object, which nothing else uses.
+            unsafe {
+                sys::mmap(seg_start, page_up(file_end) - seg_start, prot, sys::MAP_PRIVATE | sys::MAP_FIXED, f.fd, off)
+            }
+            .map_err(|e| MapError::Mmap("failed to map segment from shared object", e))?;
+        } else if page_down(vaddr) >= mapped_end {
+            zero_from = vaddr;
+            anon_from = page_down(vaddr);
+        }
+        if mem_end > file_end {
+            let zero_to = anon_from.min(mem_end);
+            if zero_to > zero_from {
+                let writable = prot & sys::PROT_WRITE != 0;
+                let page = page_down(zero_from);
+                // SAFETY: the page belongs to this object and is mapped (by
+                // this segment or the one before); it is made writable for
+                // the moment if it is not.
+                unsafe {
+                    if !writable {
+                        sys::mprotect(page, PAGE, prot | sys::PROT_WRITE)
+                            .map_err(|e| MapError::Mmap("cannot map zero-fill pages", e))?;
+                    }
+                    core::ptr::write_bytes(zero_from as *mut u8, 0, zero_to - zero_from);
+                    if !writable {
+                        sys::mprotect(page, PAGE, prot).map_err(|e| MapError::Mmap("cannot map zero-fill pages", e))?;
+                    }
+                }
+            }
+            let anon_end = page_up(mem_end);
+            if anon_end > anon_from {
+                // SAFETY: inside this object's reservation.
+                unsafe {
+                    sys::mmap(anon_from, anon_end - anon_from, prot, sys::MAP_PRIVATE | sys::MAP_FIXED | sys::MAP_ANONYMOUS, -1, 0)
+                }
+                .map_err(|e| MapError::Mmap("cannot map zero-fill pages", e))?;
+            }
+        }
+        mapped_end = page_up(mem_end);
+    }
+    Ok(())
+}
+
+/// Where the program headers of a mapped object are, if a segment holds
+/// them.
+pub fn phdr_vaddr(ehdr: &Ehdr, phdrs: &[Phdr]) -> Option<u64> {
+    if let Some(p) = phdrs.iter().find(|p| p.p_type == elf::PT_PHDR) {
+        return Some(p.p_vaddr);
+    }
+    let len = phdrs.len() as u64 * elf::PHDR_SIZE as u64;
+    phdrs
+        .iter()
+        .filter(|p| p.p_type == PT_LOAD)
+        .find(|p| ehdr.e_phoff >= p.p_offset && ehdr.e_phoff + len <= p.p_offset + p.p_filesz)
+        .map(|p| p.p_vaddr + (ehdr.e_phoff - p.p_offset))
+}

@@ -1,0 +1,16 @@
+//! Everything that runs inside the target process: raw system calls, the
+//! allocator, mapping, relocation, TLS, and the hand-over to the program.
+//! The only module tree of shimld with `unsafe` in quantity; each block says
+//! which invariant it relies on.
+
+pub mod alloc;
+pub mod loader;
+pub mod map;
+pub mod mem;
+pub mod object;
+pub mod options;
+pub mod out;
+pub mod process;
+pub mod sys;
+pub mod tls;
+pub mod x86_64;

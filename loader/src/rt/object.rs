@@ -1,0 +1,197 @@
+//! A loaded object: where it is mapped and what its dynamic section says.
+
+use super::map::{self, ElfFile, MapError, Mapping};
+use alloc::vec::Vec;
+use shimld::closure::Meta;
+use shimld::dynamic::{self, DynInfo};
+use shimld::elf::{self, Ehdr, Phdr};
+use shimld::image::Image;
+use shimld::symtab::SymTab;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The main program.
+    Exec,
+    /// A shared object.
+    Lib,
+    /// shimld itself, standing in for the dynamic linker.
+    Rtld,
+}
+
+/// An object's PT_TLS segment and, once laid out, its module id and offset.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tls {
+    pub image: usize,
+    pub filesz: usize,
+    pub memsz: usize,
+    pub align: usize,
+    /// `p_vaddr % p_align`: where the block starts within its alignment.
+    pub firstbyte: usize,
+    pub modid: usize,
+    /// Distance of the block below the thread pointer.
+    pub offset: usize,
+}
+
+pub struct Object {
+    /// Index in the loader's object list.
+    pub idx: usize,
+    pub kind: Kind,
+    pub path: Vec<u8>,
+    /// Load bias: an address in the object is `base + vaddr`.
+    pub base: usize,
+    pub map_start: usize,
+    pub map_end: usize,
+    /// Whether shimld mapped it (and may unmap it).
+    pub owned: bool,
+    pub ehdr: Ehdr,
+    pub phdrs: Vec<Phdr>,
+    /// The address of the program headers in memory, if mapped.
+    pub phdr_addr: usize,
+    pub entry: usize,
+    pub image: Image<'static>,
+    pub dynamic: Option<Phdr>,
+    pub d: DynInfo,
+    pub syms: SymTab<'static>,
+    pub tls: Option<Tls>,
+    pub relro: Option<(usize, usize)>,
+    pub interp: Option<Vec<u8>>,
+    pub exec_stack: bool,
+    /// Direct dependencies (indices into the loader's object list).
+    pub deps: Vec<usize>,
+    /// Set once its initialisers have run (or, for the executable, once
+    /// they would have: libc runs those); its finalisers run only if set.
+    pub init_called: core::sync::atomic::AtomicBool,
+}
+
+impl Object {
+    /// Describes an object that is already mapped at `base`.
+    ///
+    /// # Safety
+    /// Every PT_LOAD of `phdrs` must be mapped at `base + p_vaddr` for its
+    /// memory size, readable, for the rest of the process.
+    pub unsafe fn from_mapped(kind: Kind, path: Vec<u8>, base: usize, ehdr: Ehdr, phdrs: Vec<Phdr>, phdr_addr: usize) -> Result<Object, &'static str> {
+        let span = map::check_loads(&phdrs, None).map_err(|e| e.message())?;
+        let image = Image::mapped(base, &phdrs);
+        let mut o = Object {
+            idx: 0,
+            kind,
+            path,
+            base,
+            map_start: base.wrapping_add(sys_page_down(span.lo as usize)),
+            map_end: base.wrapping_add(super::sys::page_up(span.hi as usize)),
+            owned: false,
+            ehdr,
+            phdrs,
+            phdr_addr,
+            entry: base.wrapping_add(ehdr.e_entry as usize),
+            image,
+            dynamic: None,
+            d: DynInfo::default(),
+            syms: SymTab::empty(&[]),
+            tls: None,
+            relro: None,
+            interp: None,
+            exec_stack: false,
+            deps: Vec::new(),
+            init_called: core::sync::atomic::AtomicBool::new(false),
+        };
+        o.read_headers()?;
+        Ok(o)
+    }
+
+    /// Maps an opened file.
+    pub fn map(kind: Kind, path: Vec<u8>, f: &ElfFile) -> Result<Object, MapError> {
+        let m: Mapping = map::map_segments(f)?;
+        let phdr_addr = map::phdr_vaddr(&f.ehdr, &f.phdrs).map_or(0, |v| m.base.wrapping_add(v as usize));
+        // SAFETY: map_segments mapped every PT_LOAD at base + p_vaddr, and
+        // the mapping stays until the object is unloaded.
+        let mut o = unsafe { Object::from_mapped(kind, path, m.base, f.ehdr, f.phdrs.clone(), phdr_addr) }.map_err(MapError::Bad)?;
+        o.owned = true;
+        o.map_start = m.start;
+        o.map_end = m.end;
+        Ok(o)
+    }
+
+    fn read_headers(&mut self) -> Result<(), &'static str> {
+        for p in &self.phdrs {
+            match p.p_type {
+                elf::PT_DYNAMIC => self.dynamic = Some(*p),
+                elf::PT_TLS if p.p_memsz > 0 => {
+                    let align = p.p_align.max(1);
+                    if !align.is_power_of_two() {
+                        return Err("TLS segment alignment is not a power of two");
+                    }
+                    if p.p_filesz > p.p_memsz || p.p_memsz > (1 << 30) {
+                        return Err("TLS segment has a bad size");
+                    }
+                    if p.p_filesz > 0 && !self.image.contains(p.p_vaddr, p.p_filesz) {
+                        return Err("TLS initialization image lies outside the loaded segments");
+                    }
+                    self.tls = Some(Tls {
+                        image: self.base.wrapping_add(p.p_vaddr as usize),
+                        filesz: p.p_filesz as usize,
+                        memsz: p.p_memsz as usize,
+                        align: align as usize,
+                        firstbyte: (p.p_vaddr & (align - 1)) as usize,
+                        modid: 0,
+                        offset: 0,
+                    });
+                }
+                elf::PT_GNU_RELRO if p.p_memsz > 0 => {
+                    let start = super::sys::page_down(self.base.wrapping_add(p.p_vaddr as usize));
+                    let end = super::sys::page_down(self.base.wrapping_add((p.p_vaddr + p.p_memsz) as usize));
+                    if end > start {
+                        self.relro = Some((start, end - start));
+                    }
+                }
+                elf::PT_GNU_STACK => self.exec_stack = p.p_flags & elf::PF_X != 0,
+                elf::PT_INTERP => {
+                    let b = self.image.bytes(p.p_vaddr, p.p_filesz).ok_or("PT_INTERP lies outside the loaded segments")?;
+                    let s = b.split(|&c| c == 0).next().unwrap_or(b);
+                    self.interp = Some(s.to_vec());
+                }
+                _ => {}
+            }
+        }
+        if let Some(dynamic) = self.dynamic {
+            self.d = DynInfo::parse(&self.image, &dynamic).map_err(|e| e.message())?;
+            let strtab = self.d.strtab(&self.image).map_err(|e| e.message())?;
+            self.syms = SymTab::new(&self.image, &self.d, strtab).map_err(|e| e.message())?;
+        }
+        Ok(())
+    }
+
+    /// A string of the dynamic string table.
+    pub fn string(&self, off: u32) -> Option<&'static [u8]> {
+        dynamic::string(self.syms.strtab, off)
+    }
+
+    /// What the closure needs to know.
+    pub fn meta(&self) -> Meta {
+        let s = |o: Option<u32>| o.and_then(|o| self.string(o)).map(|b| b.to_vec());
+        Meta {
+            needed: self.d.needed.iter().filter_map(|&o| self.string(o)).map(|b| b.to_vec()).collect(),
+            soname: s(self.d.soname),
+            rpath: if self.d.runpath.is_some() { None } else { s(self.d.rpath) },
+            runpath: s(self.d.runpath),
+            nodeflib: self.d.flags_1 & elf::DF_1_NODEFLIB != 0,
+        }
+    }
+
+    /// The address `vaddr` of this object maps to.
+    pub fn addr(&self, vaddr: u64) -> usize {
+        self.base.wrapping_add(vaddr as usize)
+    }
+
+    /// The soname, or else the last path component.
+    pub fn short_name(&self) -> &[u8] {
+        if let Some(s) = self.d.soname.and_then(|o| self.string(o)) {
+            return s;
+        }
+        self.path.rsplit(|&c| c == b'/').next().unwrap_or(&self.path)
+    }
+}
+
+fn sys_page_down(x: usize) -> usize {
+    super::sys::page_down(x)
+}

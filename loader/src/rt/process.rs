@@ -1,0 +1,145 @@
+//! The initial process stack: argc, argv, envp and the auxiliary vector, as
+//! the kernel left them, and their rewriting for the program.
+
+use core::ffi::CStr;
+
+pub const AT_NULL: usize = 0;
+pub const AT_PHDR: usize = 3;
+pub const AT_PHENT: usize = 4;
+pub const AT_PHNUM: usize = 5;
+pub const AT_PAGESZ: usize = 6;
+pub const AT_BASE: usize = 7;
+pub const AT_ENTRY: usize = 9;
+pub const AT_UID: usize = 11;
+pub const AT_EUID: usize = 12;
+pub const AT_GID: usize = 13;
+pub const AT_EGID: usize = 14;
+pub const AT_PLATFORM: usize = 15;
+pub const AT_HWCAP: usize = 16;
+pub const AT_SECURE: usize = 23;
+pub const AT_RANDOM: usize = 25;
+pub const AT_HWCAP2: usize = 26;
+pub const AT_EXECFN: usize = 31;
+pub const AT_SYSINFO_EHDR: usize = 33;
+pub const AT_MINSIGSTKSZ: usize = 51;
+
+/// A view of the initial stack.
+pub struct Stack {
+    /// Points at argc.
+    pub sp: *mut usize,
+    pub argc: usize,
+    pub argv: *mut *const u8,
+    pub envp: *mut *const u8,
+    pub envc: usize,
+    pub auxv: *mut usize,
+    /// Number of auxv pairs, AT_NULL included.
+    pub auxc: usize,
+}
+
+/// The bytes of a C string pointer (empty for NULL).
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string that lives for the
+/// rest of the process (the strings of the initial stack do).
+pub unsafe fn cstr(p: *const u8) -> &'static [u8] {
+    if p.is_null() {
+        return &[];
+    }
+    CStr::from_ptr(p.cast()).to_bytes()
+}
+
+impl Stack {
+    /// # Safety
+    /// `sp` must be the stack pointer the kernel gave the process entry.
+    pub unsafe fn new(sp: *mut usize) -> Stack {
+        let argc = *sp;
+        let argv = sp.add(1) as *mut *const u8;
+        let envp = argv.add(argc + 1);
+        let mut envc = 0;
+        while !(*envp.add(envc)).is_null() {
+            envc += 1;
+        }
+        let auxv = envp.add(envc + 1) as *mut usize;
+        let mut auxc = 0;
+        while *auxv.add(2 * auxc) != AT_NULL {
+            auxc += 1;
+        }
+        auxc += 1;
+        Stack { sp, argc, argv, envp, envc, auxv, auxc }
+    }
+
+    pub fn arg(&self, i: usize) -> Option<&'static [u8]> {
+        if i >= self.argc {
+            return None;
+        }
+        // SAFETY: i < argc, and argv entries are strings of the initial stack.
+        Some(unsafe { cstr(*self.argv.add(i)) })
+    }
+
+    pub fn env(&self, i: usize) -> &'static [u8] {
+        // SAFETY: the caller keeps i < envc; envp entries are strings of the
+        // initial stack.
+        unsafe { cstr(*self.envp.add(i)) }
+    }
+
+    /// The value of environment variable `name`.
+    pub fn getenv(&self, name: &[u8]) -> Option<&'static [u8]> {
+        (0..self.envc).map(|i| self.env(i)).find_map(|e| {
+            (e.len() > name.len() && e.starts_with(name) && e[name.len()] == b'=').then(|| &e[name.len() + 1..])
+        })
+    }
+
+    pub fn aux(&self, key: usize) -> Option<usize> {
+        // SAFETY: auxc pairs are in bounds.
+        (0..self.auxc).find_map(|i| unsafe { (*self.auxv.add(2 * i) == key).then(|| *self.auxv.add(2 * i + 1)) })
+    }
+
+    /// Sets an existing auxv entry. Entries the kernel did not supply are
+    /// not added (there is no room), matching what a native run would see.
+    pub fn set_aux(&mut self, key: usize, val: usize) {
+        for i in 0..self.auxc {
+            // SAFETY: in bounds; the stack is ours to rewrite before the
+            // program starts.
+            unsafe {
+                if *self.auxv.add(2 * i) == key {
+                    *self.auxv.add(2 * i + 1) = val;
+                }
+            }
+        }
+    }
+
+    /// Drops the first `k` arguments (shimld and its options), as the
+    /// kernel would have started the program: argc moves up over them, and
+    /// if that breaks the 16-byte alignment the whole block moves down 8.
+    ///
+    /// # Safety
+    /// Nothing may use pointers into the old layout afterwards, and the
+    /// caller's own frames must lie below the original `sp` (they do: the
+    /// entry code calls down from it).
+    pub unsafe fn drop_args(&mut self, k: usize) {
+        if k == 0 {
+            return;
+        }
+        let mut sp = self.sp.add(k);
+        let argc = self.argc - k;
+        // argc, argv + NULL, envp + NULL, auxv pairs.
+        let words = 1 + argc + 1 + self.envc + 1 + 2 * self.auxc;
+        if (sp as usize) % 16 != 0 {
+            let dst = sp.sub(1);
+            *sp = argc;
+            core::ptr::copy(sp, dst, words);
+            sp = dst;
+        } else {
+            *sp = argc;
+        }
+        *self = Stack::new(sp);
+    }
+
+    /// Replaces argv[0].
+    pub fn set_argv0(&mut self, s: *const u8) {
+        if self.argc > 0 {
+            // SAFETY: argv[0] exists.
+            unsafe { *self.argv = s };
+        }
+    }
+}

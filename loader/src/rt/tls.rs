@@ -1,0 +1,145 @@
+//! Thread-local storage for programs without libc: the static TLS layout,
+//! the main thread's TLS block and thread control block, and the DTV behind
+//! shimld's `__tls_get_addr`.
+//!
+//! x86-64 uses TLS variant II: the thread pointer (%fs base) points at the
+//! thread control block, and each module's block lies below it at a fixed
+//! offset. Module 1 is the executable, whose local-exec code was linked
+//! assuming glibc's placement, so offsets follow glibc's algorithm.
+
+use super::object::Object;
+use super::sys;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+/// glibc's TCB alignment on x86-64.
+pub const TCB_ALIGN: usize = 64;
+/// The size shimld gives the thread control block: glibc's `struct pthread`
+/// size on x86-64 (2.36), so code that reads fields at fixed %fs offsets
+/// finds zeros rather than unmapped memory.
+pub const TCB_SIZE: usize = 0x940;
+/// Spare static TLS after the initial modules, as glibc reserves (for
+/// libraries opened later with initial-exec TLS).
+pub const SURPLUS: usize = 1664;
+
+/// Offsets in the TCB (glibc's tcbhead_t).
+pub const TCB_SELF: usize = 0x0;
+pub const TCB_DTV: usize = 0x8;
+pub const TCB_SELF2: usize = 0x10;
+pub const TCB_STACK_GUARD: usize = 0x28;
+pub const TCB_POINTER_GUARD: usize = 0x30;
+
+/// Rounds up to a power of two, wrapping as glibc's size_t arithmetic does
+/// (a block smaller than its first-byte offset makes the sum wrap).
+fn roundup(x: usize, a: usize) -> usize {
+    x.wrapping_add(a - 1) & !(a - 1)
+}
+
+/// The static TLS layout.
+pub struct Layout {
+    /// Bytes below the thread pointer used by the initial modules.
+    pub used: usize,
+    pub align: usize,
+    /// Module count (module ids run 1..=count).
+    pub count: usize,
+}
+
+/// Assigns module ids (in load order, so the executable is module 1 when
+/// it has TLS) and static offsets, as glibc's `_dl_determine_tlsoffset`
+/// does, including its reuse of alignment gaps.
+pub fn layout(objs: &mut [Box<Object>]) -> Layout {
+    let (mut offset, mut freetop, mut freebottom) = (0usize, 0usize, 0usize);
+    let mut max_align = TCB_ALIGN;
+    let mut modid = 0;
+    for o in objs.iter_mut() {
+        let Some(t) = o.tls.as_mut() else { continue };
+        modid += 1;
+        t.modid = modid;
+        let align = t.align;
+        let firstbyte = t.firstbyte.wrapping_neg() & (align - 1);
+        max_align = max_align.max(align);
+        if freebottom - freetop >= t.memsz {
+            let off = roundup((freetop + t.memsz).wrapping_sub(firstbyte), align).wrapping_add(firstbyte);
+            if off <= freebottom {
+                freetop = off;
+                t.offset = off;
+                continue;
+            }
+        }
+        let off = roundup((offset + t.memsz).wrapping_sub(firstbyte), align).wrapping_add(firstbyte);
+        if off > offset + t.memsz + (freebottom - freetop) {
+            freetop = offset;
+            freebottom = off - t.memsz;
+        }
+        offset = off;
+        t.offset = off;
+    }
+    Layout { used: offset, align: max_align, count: modid }
+}
+
+/// The main thread's TLS: where the thread pointer is and the DTV.
+pub struct Block {
+    pub tp: usize,
+    pub dtv: Vec<usize>,
+}
+
+/// Maps the main thread's static TLS block and TCB and fills in the TCB.
+/// `random` is AT_RANDOM's 16 bytes (stack and pointer guards), if any.
+pub fn allocate(l: &Layout, random: Option<&[u8; 16]>) -> Result<Block, sys::Errno> {
+    let below = roundup(l.used + SURPLUS, l.align);
+    let len = sys::page_up(below + TCB_SIZE + l.align);
+    // SAFETY: a fresh private anonymous mapping, owned by the process's
+    // main thread for its lifetime.
+    let mem = unsafe { sys::mmap(0, len, sys::PROT_READ | sys::PROT_WRITE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS, -1, 0)? };
+    let tp = roundup(mem + below, l.align);
+    let mut dtv = alloc::vec![0usize; l.count + 1];
+    dtv[0] = l.count;
+    // SAFETY: tp .. tp + TCB_SIZE lies inside the new mapping.
+    unsafe {
+        let w = |off: usize, v: usize| core::ptr::write((tp + off) as *mut usize, v);
+        w(TCB_SELF, tp);
+        w(TCB_SELF2, tp);
+        if let Some(r) = random {
+            // glibc zeroes the low byte of the stack guard so that string
+            // functions stop at it.
+            let guard = usize::from_le_bytes(r[..8].try_into().unwrap()) & !0xff;
+            w(TCB_STACK_GUARD, guard);
+            w(TCB_POINTER_GUARD, usize::from_le_bytes(r[8..].try_into().unwrap()));
+        }
+    }
+    Ok(Block { tp, dtv })
+}
+
+impl Block {
+    /// Records the module blocks in the DTV and publishes it in the TCB.
+    pub fn install_dtv(&mut self, objs: &[Box<Object>]) {
+        for o in objs {
+            if let Some(t) = &o.tls {
+                if t.modid < self.dtv.len() {
+                    self.dtv[t.modid] = self.tp - t.offset;
+                }
+            }
+        }
+        // SAFETY: the TCB is ours; the DTV vector lives as long as the
+        // process (the Block is kept in the loader state).
+        unsafe { core::ptr::write((self.tp + TCB_DTV) as *mut usize, self.dtv.as_ptr() as usize) };
+    }
+
+    /// Copies each module's initialisation image into the block (after
+    /// relocation, since `.tdata` may hold relocated pointers) and clears
+    /// the rest of it.
+    pub fn init_images(&self, objs: &[Box<Object>]) {
+        for o in objs {
+            if let Some(t) = &o.tls {
+                let dst = self.tp - t.offset;
+                // SAFETY: the module block lies in the static TLS area below
+                // tp (layout() kept it inside `used`), and the image lies in
+                // the object's mapped segments (checked when read).
+                unsafe {
+                    core::ptr::copy_nonoverlapping(t.image as *const u8, dst as *mut u8, t.filesz);
+                    core::ptr::write_bytes((dst + t.filesz) as *mut u8, 0, t.memsz - t.filesz);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,631 @@
+//! x86-64 specifics: applying relocations, the lazy-binding trampoline,
+//! TLS descriptors and `__tls_get_addr`, and CPU feature probing.
+
+use super::loader::{self, Class, Def, Error, Loader, Stats};
+use super::object::Object;
+use super::out::{cat, B};
+use super::sys;
+use crate::debug;
+use alloc::format;
+use alloc::vec::Vec;
+use core::arch::{asm, naked_asm};
+use shimld::elf::{self, Rela};
+
+/// A relocation target check: the bytes written must lie in a writable
+/// segment of the object (any segment while DT_TEXTREL makes them
+/// writable).
+struct Writable {
+    ranges: Vec<(usize, usize)>,
+}
+
+impl Writable {
+    fn of(o: &Object, textrel: bool) -> Writable {
+        let ranges = o
+            .phdrs
+            .iter()
+            .filter(|p| p.p_type == elf::PT_LOAD && (textrel || p.p_flags & elf::PF_W != 0))
+            .map(|p| (o.addr(p.p_vaddr), o.addr(p.p_vaddr).wrapping_add(p.p_memsz as usize)))
+            .collect();
+        Writable { ranges }
+    }
+
+    #[inline]
+    fn check(&self, o: &Object, addr: usize, len: usize) -> Result<(), Error> {
+        let end = addr.wrapping_add(len);
+        if end >= addr && self.ranges.iter().any(|&(s, e)| addr >= s && end <= e) {
+            return Ok(());
+        }
+        Err(Error::Reloc {
+            obj: o.path.clone(),
+            detail: format!("relocation at offset 0x{:x} lies outside the writable segments", addr.wrapping_sub(o.base)),
+        })
+    }
+}
+
+fn bad_type(o: &Object, kind: u32, plt: bool) -> Error {
+    let what = if plt { "unexpected PLT reloc type" } else { "unexpected reloc type" };
+    let detail = if kind > 0xff { format!("{what} 0x{kind:08x}") } else { format!("{what} 0x{kind:02x}") };
+    Error::Reloc { obj: o.path.clone(), detail }
+}
+
+/// A relocation table of the object, checked against its segments.
+fn table(o: &Object, t: shimld::dynamic::Table, what: &str) -> Result<&'static [Rela], Error> {
+    if t.size == 0 {
+        return Ok(&[]);
+    }
+    o.image.table::<Rela>(t.addr, t.size / 24).ok_or_else(|| Error::Reloc {
+        obj: o.path.clone(),
+        detail: format!("{what} relocation table lies outside the loaded segments"),
+    })
+}
+
+/// The PLT relocations (DT_JMPREL) of an object.
+pub fn jmprel(o: &Object) -> Result<&'static [Rela], Error> {
+    if o.d.jmprel.size != 0 && o.d.pltrel != elf::DT_RELA as u64 {
+        return Err(Error::Reloc { obj: o.path.clone(), detail: "DT_PLTREL is not DT_RELA".into() });
+    }
+    table(o, o.d.jmprel, "PLT")
+}
+
+/// Applies all relocations of object `i`. With `lazy`, JUMP_SLOTs are left
+/// to the lazy-binding trampoline. Returns whether any were left.
+///
+/// # Safety
+/// Object `i` must be mapped as its headers say and not yet relocated, its
+/// dependencies relocated, and no other thread may run its code meanwhile.
+pub unsafe fn relocate(ld: &Loader, i: usize, lazy: bool, st: &mut Stats) -> Result<bool, Error> {
+    let o = &ld.objs[i];
+    if o.d.relaent != 0 && o.d.relaent != 24 {
+        return Err(Error::Reloc { obj: o.path.clone(), detail: "unsupported DT_RELAENT".into() });
+    }
+    if o.d.rel.addr != 0 {
+        return Err(Error::Reloc { obj: o.path.clone(), detail: "DT_REL relocations are not used on x86-64".into() });
+    }
+    let textrel = o.d.textrel;
+    if textrel {
+        set_text_writable(o, true)?;
+    }
+    let w = Writable::of(o, textrel);
+    relr(o, &w, st)?;
+    let rela = table(o, o.d.rela, "dynamic")?;
+    let plt = jmprel(o)?;
+    let mut any_lazy = false;
+    if lazy {
+        apply_range(ld, i, &w, rela, st)?;
+        any_lazy = lazy_range(ld, i, &w, plt, st)?;
+    } else {
+        // Like ld.so, treat .rela.dyn and .rela.plt as one range: IRELATIVE
+        // entries of both run after every other relocation.
+        apply_ranges(ld, i, &w, &[rela, plt], st)?;
+    }
+    if any_lazy {
+        let got = o.addr(o.d.pltgot);
+        if o.d.pltgot == 0 {
+            return Err(Error::Reloc { obj: o.path.clone(), detail: "lazy PLT relocations without DT_PLTGOT".into() });
+        }
+        w.check(o, got, 24)?;
+        // GOT[1] identifies the object, GOT[2] is the resolver the PLT's
+        // first entry jumps to.
+        core::ptr::write((got + 8) as *mut usize, &**o as *const Object as usize);
+        core::ptr::write((got + 16) as *mut usize, lazy_trampoline as usize);
+    }
+    if textrel {
+        set_text_writable(o, false)?;
+    }
+    if let Some((start, len)) = o.relro {
+        // Best effort, as ld.so: a failure leaves the pages writable.
+        let _ = sys::mprotect(start, len, sys::PROT_READ);
+    }
+    Ok(any_lazy)
+}
+
+unsafe fn set_text_writable(o: &Object, on: bool) -> Result<(), Error> {
+    for p in o.phdrs.iter().filter(|p| p.p_type == elf::PT_LOAD && p.p_flags & elf::PF_W == 0) {
+        let start = sys::page_down(o.addr(p.p_vaddr));
+        let end = sys::page_up(o.addr(p.p_vaddr).wrapping_add(p.p_memsz as usize));
+        let mut prot = 0;
+        if p.p_flags & elf::PF_R != 0 {
+            prot |= sys::PROT_READ;
+        }
+        if p.p_flags & elf::PF_X != 0 {
+            prot |= sys::PROT_EXEC;
+        }
+        if on {
+            prot |= sys::PROT_WRITE;
+        }
+        sys::mprotect(start, end - start, prot).map_err(|e| Error::Reloc {
+            obj: o.path.clone(),
+            detail: format!("cannot make segment writable for relocation: {}", e.text()),
+        })?;
+    }
+    Ok(())
+}
+
+/// DT_RELR: packed relative relocations.
+unsafe fn relr(o: &Object, w: &Writable, st: &mut Stats) -> Result<(), Error> {
+    if o.d.relr.size == 0 {
+        return Ok(());
+    }
+    let entries: &[u64] = o.image.table(o.d.relr.addr, o.d.relr.size / 8).ok_or_else(|| Error::Reloc {
+        obj: o.path.clone(),
+        detail: "DT_RELR table lies outside the loaded segments".into(),
+    })?;
+    let base = o.base;
+    let mut at = 0usize;
+    for &e in entries {
+        if e & 1 == 0 {
+            at = base.wrapping_add(e as usize);
+            w.check(o, at, 8)?;
+            *(at as *mut usize) = (*(at as *const usize)).wrapping_add(base);
+            at += 8;
+            st.by_type[elf::R_X86_64_RELATIVE as usize] += 1;
+        } else {
+            let mut bits = e >> 1;
+            let mut p = at;
+            while bits != 0 {
+                if bits & 1 != 0 {
+                    w.check(o, p, 8)?;
+                    *(p as *mut usize) = (*(p as *const usize)).wrapping_add(base);
+                    st.by_type[elf::R_X86_64_RELATIVE as usize] += 1;
+                }
+                bits >>= 1;
+                p += 8;
+            }
+            at += 63 * 8;
+        }
+    }
+    Ok(())
+}
+
+unsafe fn apply_range(ld: &Loader, i: usize, w: &Writable, r: &[Rela], st: &mut Stats) -> Result<(), Error> {
+    apply_ranges(ld, i, w, &[r], st)
+}
+
+unsafe fn apply_ranges(ld: &Loader, i: usize, w: &Writable, ranges: &[&[Rela]], st: &mut Stats) -> Result<(), Error> {
+    let mut deferred: Vec<&Rela> = Vec::new();
+    for r in ranges.iter().flat_map(|r| r.iter()) {
+        if r.kind() == elf::R_X86_64_IRELATIVE {
+            deferred.push(r);
+        } else {
+            apply(ld, i, w, r, st)?;
+        }
+    }
+    for r in deferred {
+        apply(ld, i, w, r, st)?;
+    }
+    Ok(())
+}
+
+/// The PLT relocations in lazy mode: JUMP_SLOTs are pointed back into the
+/// PLT, TLS descriptors are resolved now, IRELATIVE runs last.
+unsafe fn lazy_range(ld: &Loader, i: usize, w: &Writable, plt: &[Rela], st: &mut Stats) -> Result<bool, Error> {
+    let o = &ld.objs[i];
+    let mut any = false;
+    let mut deferred: Vec<&Rela> = Vec::new();
+    for r in plt {
+        match r.kind() {
+            elf::R_X86_64_JUMP_SLOT => {
+                let at = o.addr(r.r_offset);
+                w.check(o, at, 8)?;
+                *(at as *mut usize) = (*(at as *const usize)).wrapping_add(o.base);
+                any = true;
+            }
+            elf::R_X86_64_TLSDESC => apply(ld, i, w, r, st)?,
+            elf::R_X86_64_IRELATIVE => deferred.push(r),
+            k => return Err(bad_type(o, k, true)),
+        }
+    }
+    for r in deferred {
+        apply(ld, i, w, r, st)?;
+    }
+    Ok(any)
+}
+
+/// Applies one relocation.
+unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -> Result<(), Error> {
+    let o = &ld.objs[i];
+    let kind = r.kind();
+    let at = o.addr(r.r_offset);
+    let addend = r.r_addend;
+    if let Some(c) = st.by_type.get_mut(kind as usize) {
+        *c += 1;
+    }
+    let class = match kind {
+        elf::R_X86_64_NONE => return Ok(()),
+        elf::R_X86_64_RELATIVE | elf::R_X86_64_RELATIVE64 => {
+            w.check(o, at, 8)?;
+            (at as *mut usize).write_unaligned(o.base.wrapping_add(addend as usize));
+            return Ok(());
+        }
+        elf::R_X86_64_IRELATIVE => {
+            w.check(o, at, 8)?;
+            let v = loader::call_ifunc(o.base.wrapping_add(addend as usize));
+            (at as *mut usize).write_unaligned(v);
+            return Ok(());
+        }
+        elf::R_X86_64_JUMP_SLOT
+        | elf::R_X86_64_DTPMOD64
+        | elf::R_X86_64_DTPOFF64
+        | elf::R_X86_64_TPOFF64
+        | elf::R_X86_64_TLSDESC => Class::Plt,
+        elf::R_X86_64_COPY => Class::Copy,
+        elf::R_X86_64_64
+        | elf::R_X86_64_GLOB_DAT
+        | elf::R_X86_64_PC32
+        | elf::R_X86_64_32
+        | elf::R_X86_64_SIZE32
+        | elf::R_X86_64_SIZE64 => Class::Normal,
+        k => return Err(bad_type(o, k, false)),
+    };
+    let def = ld.resolve(i, r.sym(), class, st)?;
+    match kind {
+        elf::R_X86_64_64 => {
+            w.check(o, at, 8)?;
+            (at as *mut usize).write_unaligned(ld.value(&def).wrapping_add(addend as usize));
+        }
+        elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT => {
+            w.check(o, at, 8)?;
+            (at as *mut usize).write_unaligned(ld.value(&def));
+        }
+        elf::R_X86_64_PC32 => {
+            w.check(o, at, 4)?;
+            let v = ld.value(&def).wrapping_add(addend as usize).wrapping_sub(at) as i64;
+            if v != v as i32 as i64 {
+                overflow(ld, o, r, "R_X86_64_PC32");
+            }
+            (at as *mut u32).write_unaligned(v as u32);
+        }
+        elf::R_X86_64_32 | elf::R_X86_64_SIZE32 => {
+            w.check(o, at, 4)?;
+            let v = if kind == elf::R_X86_64_32 {
+                ld.value(&def).wrapping_add(addend as usize)
+            } else {
+                def.sym.map_or(0, |s| s.st_size as usize).wrapping_add(addend as usize)
+            };
+            if v > u32::MAX as usize {
+                overflow(ld, o, r, if kind == elf::R_X86_64_32 { "R_X86_64_32" } else { "R_X86_64_SIZE32" });
+            }
+            (at as *mut u32).write_unaligned(v as u32);
+        }
+        elf::R_X86_64_SIZE64 => {
+            w.check(o, at, 8)?;
+            let v = def.sym.map_or(0, |s| s.st_size as usize).wrapping_add(addend as usize);
+            (at as *mut usize).write_unaligned(v);
+        }
+        elf::R_X86_64_COPY => copy(ld, o, w, r, &def)?,
+        elf::R_X86_64_DTPMOD64 => {
+            if let Some(t) = tls_of(ld, o, &def)? {
+                w.check(o, at, 8)?;
+                (at as *mut usize).write_unaligned(t.modid);
+            }
+        }
+        elf::R_X86_64_DTPOFF64 => {
+            if let (Some(s), Some(_)) = (def.sym, tls_of(ld, o, &def)?) {
+                w.check(o, at, 8)?;
+                (at as *mut usize).write_unaligned((s.st_value as usize).wrapping_add(addend as usize));
+            }
+        }
+        elf::R_X86_64_TPOFF64 => {
+            if let (Some(s), Some(t)) = (def.sym, tls_of(ld, o, &def)?) {
+                w.check(o, at, 8)?;
+                let v = (s.st_value as usize).wrapping_add(addend as usize).wrapping_sub(t.offset);
+                (at as *mut usize).write_unaligned(v);
+            }
+        }
+        elf::R_X86_64_TLSDESC => {
+            w.check(o, at, 16)?;
+            let (f, arg) = match (def.sym, tls_of(ld, o, &def)?) {
+                (Some(s), Some(t)) => (
+                    tlsdesc_return as usize,
+                    (s.st_value as usize).wrapping_add(addend as usize).wrapping_sub(t.offset),
+                ),
+                _ => (tlsdesc_undefweak as usize, addend as usize),
+            };
+            (at as *mut usize).write_unaligned(f);
+            ((at + 8) as *mut usize).write_unaligned(arg);
+        }
+        _ => unreachable_type(o, kind)?,
+    }
+    Ok(())
+}
+
+fn unreachable_type(o: &Object, kind: u32) -> Result<(), Error> {
+    Err(bad_type(o, kind, false))
+}
+
+/// The TLS block of a definition's object; an error if a TLS relocation
+/// names an object without one.
+fn tls_of(ld: &Loader, o: &Object, def: &Def) -> Result<Option<super::object::Tls>, Error> {
+    if def.sym.is_none() {
+        return Ok(None);
+    }
+    match ld.objs[def.obj].tls {
+        Some(t) => Ok(Some(t)),
+        None => Err(Error::Reloc {
+            obj: o.path.clone(),
+            detail: format!("TLS relocation against {} which has no TLS segment", B(&ld.objs[def.obj].path)),
+        }),
+    }
+}
+
+fn overflow(ld: &Loader, o: &Object, r: &Rela, what: &str) {
+    let name = o.syms.name(r.sym()).unwrap_or(b"");
+    crate::eprint!("{}: Symbol `{}' causes overflow in {} relocation\n", B(&ld.prog), B(name), what);
+}
+
+unsafe fn copy(ld: &Loader, o: &Object, w: &Writable, r: &Rela, def: &Def) -> Result<(), Error> {
+    let Some(s) = def.sym else { return Ok(()) };
+    let refsym = o.syms.syms.get(r.sym() as usize).copied().unwrap_or_default();
+    let src_obj = &ld.objs[def.obj];
+    let size = (s.st_size.min(refsym.st_size)) as usize;
+    if s.st_size > refsym.st_size {
+        let name = o.syms.name(r.sym()).unwrap_or(b"");
+        crate::eprint!("{}: Symbol `{}' has different size in shared object, consider re-linking\n", B(&ld.prog), B(name));
+    }
+    let at = o.addr(r.r_offset);
+    w.check(o, at, size)?;
+    if !src_obj.image.contains(s.st_value, size as u64) {
+        return Err(Error::Reloc {
+            obj: o.path.clone(),
+            detail: format!("copy relocation source lies outside {}", B(&src_obj.path)),
+        });
+    }
+    core::ptr::copy_nonoverlapping(src_obj.addr(s.st_value) as *const u8, at as *mut u8, size);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Lazy binding.
+
+/// How the trampoline saves the vector state: 0 = not probed yet,
+/// 1 = fxsave, 2 = xsave, 3 = xsavec.
+#[no_mangle]
+static mut SHIMLD_XSAVE_MODE: u32 = 0;
+/// Bytes of the save area (a multiple of 64).
+#[no_mangle]
+static mut SHIMLD_XSAVE_SIZE: u64 = 0;
+
+/// The PLT's resolver. On entry the stack holds the object (pushed by the
+/// PLT's first entry) and the relocation index (pushed by the entry of the
+/// function called); above them is the caller's return address. Every
+/// argument register survives: the integer ones and %rax (the vector count
+/// of variadic calls) in a save area, the vector state with xsave(c) (or
+/// fxsave), as glibc's `_dl_runtime_resolve_xsavec` does.
+#[unsafe(naked)]
+pub unsafe extern "C" fn lazy_trampoline() {
+    naked_asm!(
+        "push rbx",
+        "mov rbx, rsp",
+        "sub rsp, 64",
+        "mov [rsp], rax",
+        "mov [rsp + 8], rcx",
+        "mov [rsp + 16], rdx",
+        "mov [rsp + 24], rsi",
+        "mov [rsp + 32], rdi",
+        "mov [rsp + 40], r8",
+        "mov [rsp + 48], r9",
+        "mov [rsp + 56], r10",
+        "mov eax, dword ptr [rip + SHIMLD_XSAVE_MODE]",
+        "test eax, eax",
+        "jnz 2f",
+        "call {probe}",
+        "mov eax, dword ptr [rip + SHIMLD_XSAVE_MODE]",
+        "2:",
+        "sub rsp, qword ptr [rip + SHIMLD_XSAVE_SIZE]",
+        "and rsp, -64",
+        "cmp eax, 1",
+        "je 3f",
+        // The XSAVE header must be zero before xsave; xsavec writes it.
+        "xor ecx, ecx",
+        "mov [rsp + 512], rcx",
+        "mov [rsp + 520], rcx",
+        "mov [rsp + 528], rcx",
+        "mov [rsp + 536], rcx",
+        "mov [rsp + 544], rcx",
+        "mov [rsp + 552], rcx",
+        "mov [rsp + 560], rcx",
+        "mov [rsp + 568], rcx",
+        "mov ecx, eax",
+        "mov eax, 0xee",
+        "xor edx, edx",
+        "cmp ecx, 3",
+        "je 4f",
+        "xsave [rsp]",
+        "jmp 5f",
+        "4:",
+        "xsavec [rsp]",
+        "jmp 5f",
+        "3:",
+        "fxsave [rsp]",
+        "5:",
+        "mov rdi, [rbx + 8]",
+        "mov rsi, [rbx + 16]",
+        "call {fixup}",
+        "mov r11, rax",
+        "mov eax, dword ptr [rip + SHIMLD_XSAVE_MODE]",
+        "cmp eax, 1",
+        "je 6f",
+        "mov eax, 0xee",
+        "xor edx, edx",
+        "xrstor [rsp]",
+        "jmp 7f",
+        "6:",
+        "fxrstor [rsp]",
+        "7:",
+        "lea rsp, [rbx - 64]",
+        "mov rax, [rsp]",
+        "mov rcx, [rsp + 8]",
+        "mov rdx, [rsp + 16]",
+        "mov rsi, [rsp + 24]",
+        "mov rdi, [rsp + 32]",
+        "mov r8, [rsp + 40]",
+        "mov r9, [rsp + 48]",
+        "mov r10, [rsp + 56]",
+        "mov rsp, rbx",
+        "pop rbx",
+        "add rsp, 16",
+        "jmp r11",
+        probe = sym xsave_probe,
+        fixup = sym lazy_fixup,
+    )
+}
+
+/// Decides how the trampoline saves vector state (CPUID, once). Written in
+/// assembly so that nothing touches a vector register before it is saved;
+/// clobbers only rax, rcx, rdx.
+#[unsafe(naked)]
+unsafe extern "C" fn xsave_probe() {
+    naked_asm!(
+        "push rbx",
+        "mov eax, 1",
+        "xor ecx, ecx",
+        "cpuid",
+        // OSXSAVE: the OS enabled XSAVE (which implies the CPU has it).
+        "bt ecx, 27",
+        "jnc 1f",
+        "mov eax, 0xd",
+        "xor ecx, ecx",
+        "cpuid",
+        "add ebx, 63",
+        "and ebx, -64",
+        "mov qword ptr [rip + SHIMLD_XSAVE_SIZE], rbx",
+        "mov eax, 0xd",
+        "mov ecx, 1",
+        "cpuid",
+        "mov edx, 2",
+        "bt eax, 1",
+        "jnc 2f",
+        "mov edx, 3",
+        "2:",
+        "mov dword ptr [rip + SHIMLD_XSAVE_MODE], edx",
+        "pop rbx",
+        "ret",
+        "1:",
+        "mov qword ptr [rip + SHIMLD_XSAVE_SIZE], 512",
+        "mov dword ptr [rip + SHIMLD_XSAVE_MODE], 1",
+        "pop rbx",
+        "ret",
+    )
+}
+
+/// Binds one PLT entry on its first call and returns the function's
+/// address; called by the trampoline with all argument registers saved.
+extern "C" fn lazy_fixup(obj: *const Object, index: usize) -> usize {
+    let Some(ld) = loader::get() else {
+        crate::eprint!("shimld: lazy binding before start-up finished\n");
+        sys::exit_group(127);
+    };
+    // SAFETY: GOT[1] holds a pointer to a boxed Object of the published
+    // loader state, which is never freed.
+    let o = unsafe { &*obj };
+    let r = match jmprel(o) {
+        Ok(t) => t.get(index).copied(),
+        Err(e) => loader::fail(&ld.prog, &e),
+    };
+    let Some(r) = r else {
+        loader::fail(&ld.prog, &Error::Reloc { obj: o.path.clone(), detail: format!("PLT relocation index {index} out of range") });
+    };
+    if r.kind() != elf::R_X86_64_JUMP_SLOT {
+        loader::fail(&ld.prog, &bad_type(o, r.kind(), true));
+    }
+    let mut st = Stats::default();
+    let def = match ld.resolve(o.idx, r.sym(), Class::Plt, &mut st) {
+        Ok(d) => d,
+        Err(e) => loader::fail(&ld.prog, &e),
+    };
+    let v = ld.value(&def);
+    let at = o.addr(r.r_offset);
+    debug!(cat::RELOC, "lazy binding in {}: slot 0x{:x} -> 0x{:x}", B(&o.path), r.r_offset, v);
+    // SAFETY: the slot was checked to be writable when the object was
+    // relocated (lazy_range), and an aligned 8-byte store is atomic, so
+    // threads racing to bind the same slot all store the same value.
+    unsafe { core::ptr::write_volatile(at as *mut usize, v) };
+    v
+}
+
+// ---------------------------------------------------------------------------
+// TLS.
+
+/// `__tls_get_addr(tls_index *)`: the address of a TLS variable by module
+/// and offset, from the DTV the thread pointer's TCB points to.
+#[unsafe(naked)]
+#[no_mangle]
+pub unsafe extern "C" fn __tls_get_addr() {
+    naked_asm!(
+        "mov rax, qword ptr fs:[8]",
+        "test rax, rax",
+        "jz 1f",
+        "mov rcx, [rdi]",
+        "cmp rcx, [rax]",
+        "ja 1f",
+        "mov rax, [rax + rcx * 8]",
+        "test rax, rax",
+        "jz 1f",
+        "add rax, [rdi + 8]",
+        "ret",
+        "1:",
+        "jmp {slow}",
+        slow = sym tls_get_addr_slow,
+    )
+}
+
+extern "C" fn tls_get_addr_slow(ti: *const [usize; 2]) -> usize {
+    // SAFETY: the caller passes a tls_index from a relocated GOT.
+    let [module, _] = unsafe { *ti };
+    let prog = loader::get().map_or(&b"shimld"[..], |l| &l.prog[..]);
+    crate::eprint!("{}: shimld: TLS module {} has no block in this thread (dynamic TLS is not supported yet)\n", B(prog), module);
+    sys::exit_group(127)
+}
+
+/// TLS descriptor for a variable in static TLS: the argument is already the
+/// offset from the thread pointer.
+#[unsafe(naked)]
+pub unsafe extern "C" fn tlsdesc_return() {
+    naked_asm!("mov rax, [rax + 8]", "ret")
+}
+
+/// TLS descriptor for an undefined weak variable: its address is 0 (the
+/// addend), so return that minus the thread pointer.
+#[unsafe(naked)]
+pub unsafe extern "C" fn tlsdesc_undefweak() {
+    naked_asm!("mov rax, [rax + 8]", "sub rax, qword ptr fs:[0]", "ret")
+}
+
+// ---------------------------------------------------------------------------
+// CPU features.
+
+fn cpuid(leaf: u32, sub: u32) -> (u32, u32, u32, u32) {
+    let r = core::arch::x86_64::__cpuid_count(leaf, sub);
+    (r.eax, r.ebx, r.ecx, r.edx)
+}
+
+/// The x86-64 micro-architecture level (1-4) as glibc 2.36 decides which
+/// glibc-hwcaps subdirectories are active. Costs several CPUID traps, so
+/// it is only asked for when such a directory exists.
+pub fn cpu_level() -> u8 {
+    let (max, _, _, _) = cpuid(0, 0);
+    let (_, _, c1, _) = cpuid(1, 0);
+    let (_, b7, _, _) = if max >= 7 { cpuid(7, 0) } else { (0, 0, 0, 0) };
+    let (maxext, _, _, _) = cpuid(0x8000_0000, 0);
+    let (_, _, ce, _) = if maxext >= 0x8000_0001 { cpuid(0x8000_0001, 0) } else { (0, 0, 0, 0) };
+    let bit = |r: u32, n: u32| r & (1 << n) != 0;
+    let xcr0 = if bit(c1, 27) { xgetbv() } else { 0 };
+    let avx_os = xcr0 & 0x6 == 0x6;
+    let avx512_os = xcr0 & 0xe6 == 0xe6;
+    let v2 = bit(c1, 13) && bit(ce, 0) && bit(c1, 23) && bit(c1, 0) && bit(c1, 9) && bit(c1, 19) && bit(c1, 20);
+    let v3 = v2 && avx_os && bit(c1, 28) && bit(b7, 5) && bit(c1, 29) && bit(c1, 12) && bit(ce, 5) && bit(c1, 22);
+    let v4 = v3 && avx512_os && bit(b7, 16) && bit(b7, 30) && bit(b7, 28) && bit(b7, 17) && bit(b7, 31);
+    match (v2, v3, v4) {
+        (_, _, true) => 4,
+        (_, true, _) => 3,
+        (true, _, _) => 2,
+        _ => 1,
+    }
+}
+
+fn xgetbv() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: only called when CPUID reports OSXSAVE, so XGETBV exists.
+    unsafe { asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") hi, options(nomem, nostack)) };
+    ((hi as u64) << 32) | lo as u64
+}
