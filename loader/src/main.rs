@@ -151,6 +151,8 @@ struct Prog {
     path: Vec<u8>,
     /// The C string AT_EXECFN will point to.
     execfn: *const u8,
+    /// Its canonical path, as /proc/self/exe would show it natively.
+    real: Option<Vec<u8>>,
 }
 
 fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
@@ -173,6 +175,9 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
             if opts.verify {
                 sys::exit_group(1);
             }
+            if opts.list {
+                list_unloadable(&prog, &e);
+            }
             loader::fail(&prog.name, &e)
         }
     };
@@ -186,7 +191,7 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         });
     }
     if opts.list && exe.dynamic.is_none() {
-        outprint!("\tnot a dynamic executable\n");
+        eprint!("\tnot a dynamic executable\n");
         sys::exit_group(1);
     }
     if opts.list && exe.d.needed.is_empty() && opts.preload.is_empty() {
@@ -200,7 +205,13 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     // 4. The closure.
     let cwd = getcwd();
     let interp: Vec<u8> = exe.interp.clone().unwrap_or_else(|| b"/lib64/ld-linux-x86-64.so.2".to_vec());
-    let exe_origin = if direct { search::origin_of(&prog.path, cwd.as_deref()) } else { proc_self_exe_dir() };
+    // The program's $ORIGIN: natively ld.so takes it from /proc/self/exe,
+    // while `ld.so --list` (ldd) takes the path as given.
+    let exe_origin = match (&prog.real, opts.list) {
+        (Some(real), false) => search::origin_of(real, None),
+        _ if direct => search::origin_of(&prog.path, cwd.as_deref()),
+        _ => proc_self_exe_dir(),
+    };
     let tokens = Tokens { platform: platform(&st), ..Tokens::default() };
     let library_path = opts
         .library_path
@@ -287,6 +298,7 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         if let Err(e) = unsafe { x86_64::relocate(&ld, i, lazy, &mut stats) } {
             loader::fail(&ld.prog, &e);
         }
+        ld.objs[i].relocated.store(true, Ordering::Release);
     }
     block.init_images(&ld.objs);
     print_statistics(&ld, &stats);
@@ -365,11 +377,26 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
         Some(a) => unsafe { process::cstr(a) }.to_vec(),
         None => arg.to_vec(),
     };
+    let mut real = None;
     let exe = match map::open_elf(&path) {
-        Ok(f) => Object::map(Kind::Exec, name.clone(), &f).map_err(|e| map_error(&path, e)),
+        Ok(f) => {
+            real = fd_path(f.fd);
+            Object::map(Kind::Exec, name.clone(), &f).map_err(|e| map_error(&path, e))
+        }
         Err(e) => Err(map_error(&path, e)),
     };
-    (Prog { name, path, execfn }, exe)
+    (Prog { name, path, execfn, real }, exe)
+}
+
+/// The canonical path of an open file.
+fn fd_path(fd: i32) -> Option<Vec<u8>> {
+    use core::fmt::Write;
+    let mut link = alloc::string::String::new();
+    let _ = write!(link, "/proc/self/fd/{fd}");
+    let mut buf = alloc::vec![0u8; 4096];
+    let n = sys::readlink(link.as_bytes(), &mut buf).ok()?;
+    buf.truncate(n);
+    Some(buf)
 }
 
 fn map_error(path: &[u8], e: map::MapError) -> Error {
@@ -397,7 +424,7 @@ fn mapped_program(st: &Stack) -> (Prog, Result<Object, Error>) {
     let execfn = st.aux(process::AT_EXECFN).unwrap_or(0) as *const u8;
     // SAFETY: AT_EXECFN points at the file name on the initial stack.
     let path = unsafe { process::cstr(execfn) }.to_vec();
-    let prog = Prog { name: name.clone(), path, execfn };
+    let prog = Prog { name: name.clone(), path, execfn, real: None };
     let (Some(phdr), Some(phnum), Some(entry)) =
         (st.aux(process::AT_PHDR), st.aux(process::AT_PHNUM), st.aux(process::AT_ENTRY))
     else {
@@ -544,14 +571,32 @@ fn closure_error(c: &Closure<Box<Object>>, e: closure::Error) -> Error {
 fn list(c: &Closure<Box<Object>>, st: &Stack) {
     let mut l = rt::out::Line::new(1);
     use core::fmt::Write;
+    // ld.so's list is its chain of loaded objects: the program, the vDSO,
+    // then the rest in load order, except that ld.so itself sits right after
+    // its predecessor in the search order. When that is the program (say,
+    // for libc.so.6 listed as a program), ld.so comes before the vDSO.
+    let rtld = c.nodes.iter().position(|n| n.source == Source::Rtld);
+    let rtld_first = rtld.is_some_and(|r| !c.nodes[1..r].iter().any(|n| !n.missing));
+    let mut order: Vec<usize> = (1..c.nodes.len()).collect();
+    if let (Some(r), true) = (rtld, rtld_first) {
+        order.retain(|&i| i != r);
+        print_node(&mut l, &c.nodes[r]);
+    }
     if let Some(vdso) = st.aux(process::AT_SYSINFO_EHDR).filter(|&v| v != 0) {
         let _ = write!(l, "\tlinux-vdso.so.1 (0x{vdso:016x})\n");
     }
-    for n in c.nodes.iter().skip(1) {
+    for i in order {
+        print_node(&mut l, &c.nodes[i]);
+    }
+}
+
+fn print_node(l: &mut rt::out::Line, n: &closure::Node<Box<Object>>) {
+    use core::fmt::Write;
+    {
         let name = n.names.first().map(|v| &v[..]).unwrap_or(b"");
         if n.missing {
             let _ = write!(l, "\t{} => not found\n", B(name));
-            continue;
+            return;
         }
         let addr = n.handle.as_ref().map_or(0, |o| o.map_start);
         if n.source == Source::Rtld || name == &n.path[..] {
@@ -559,6 +604,30 @@ fn list(c: &Closure<Box<Object>>, st: &Stack) {
         } else {
             let _ = write!(l, "\t{} => {} (0x{addr:016x})\n", B(name), B(&n.path));
         }
+    }
+}
+
+/// `--list` of something that is not a program, as ldd reports it: a file
+/// that is not an x86-64 ELF executable or shared object at all is "not a
+/// dynamic executable" (on stderr, status 1), a missing one is named with
+/// the reason. A damaged ELF file gets the loader's message instead.
+fn list_unloadable(prog: &Prog, e: &Error) {
+    use elf::HeaderError as H;
+    let not_program = [H::TooShort, H::NotElf, H::WrongClass(elf::ELFCLASS32), H::WrongType, H::WrongMachine];
+    match e {
+        Error::Load { what, .. } if not_program.iter().any(|h| h.message() == *what) => {
+            eprint!("\tnot a dynamic executable\n");
+            sys::exit_group(1)
+        }
+        Error::Load { what: "cannot open shared object file", .. } => {
+            let why = match sys::stat(&prog.path) {
+                Err(e) => e.text(),
+                Ok(_) => "cannot open file",
+            };
+            eprint!("shimld: {}: {}\n", B(&prog.path), why);
+            sys::exit_group(1)
+        }
+        _ => {}
     }
 }
 
@@ -588,6 +657,7 @@ fn build_loader(c: Closure<Box<Object>>, prog: &Prog, opts: &Options) -> Loader 
         scope,
         prog: prog.name.clone(),
         bind_now: opts.bind_now,
+        dynamic_weak: opts.dynamic_weak,
         init_order,
         tls: None,
         stats: Stats::default(),

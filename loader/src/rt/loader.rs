@@ -90,6 +90,9 @@ pub struct Loader {
     /// The program's name for messages (its argv[0]).
     pub prog: Vec<u8>,
     pub bind_now: bool,
+    /// LD_DYNAMIC_WEAK: a weak definition yields to a later global one
+    /// (otherwise the first definition wins, weak or not).
+    pub dynamic_weak: bool,
     /// Init order: dependencies first.
     pub init_order: Vec<usize>,
     pub tls: Option<tls::Block>,
@@ -129,6 +132,35 @@ impl Loader {
             return call_ifunc(addr);
         }
         addr
+    }
+
+    /// The value of a definition for a relocation of object `from` at
+    /// start-up. An IFUNC resolver in an object not yet relocated is a
+    /// problem, as in ld.so: fatal if that object is the executable (it is
+    /// relocated last, so the dependency cannot be satisfied), a warning
+    /// otherwise. `ref_name` names the symbol for the messages.
+    pub fn value_for(&self, from: usize, def: &Def, ref_name: &[u8]) -> usize {
+        if let Some(s) = def.sym {
+            let d = &self.objs[def.obj];
+            if s.kind() == elf::STT_GNU_IFUNC
+                && s.st_shndx != elf::SHN_UNDEF
+                && def.obj != from
+                && !d.relocated.load(Ordering::Acquire)
+            {
+                let o = &self.objs[from];
+                if d.kind == Kind::Exec {
+                    crate::eprint!(
+                        "{}: IFUNC symbol '{}' referenced in '{}' is defined in the executable and creates an unsatisfiable circular dependency.\n",
+                        B(&self.prog),
+                        B(ref_name),
+                        B(&o.path)
+                    );
+                    sys::exit_group(127);
+                }
+                crate::eprint!("{}: Relink `{}' with `{}' for IFUNC symbol `{}'\n", B(&self.prog), B(&o.path), B(&d.path), B(ref_name));
+            }
+        }
+        self.value(def)
     }
 
     /// Resolves symbol `idx` of object `from` for a relocation of `class`.
@@ -196,6 +228,7 @@ impl Loader {
         let mut n = Name::new(name);
         let symbolic = self.objs[from].d.symbolic && self.objs[from].kind != Kind::Exec;
         let first = symbolic.then_some(from);
+        let mut weak = None;
         for i in first.into_iter().chain(self.scope.iter().copied()) {
             let o = &self.objs[i];
             if class == Class::Copy && o.kind == Kind::Exec {
@@ -206,9 +239,13 @@ impl Loader {
             if matches!(s.visibility(), elf::STV_HIDDEN | elf::STV_INTERNAL) {
                 continue;
             }
+            if self.dynamic_weak && s.bind() == elf::STB_WEAK {
+                weak = weak.or(Some(Def { obj: i, sym: Some(s) }));
+                continue;
+            }
             return Some(Def { obj: i, sym: Some(s) });
         }
-        None
+        weak
     }
 
     /// The main program (always object 0).

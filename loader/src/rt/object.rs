@@ -58,6 +58,8 @@ pub struct Object {
     pub exec_stack: bool,
     /// Direct dependencies (indices into the loader's object list).
     pub deps: Vec<usize>,
+    /// Set once its relocations are applied.
+    pub relocated: core::sync::atomic::AtomicBool,
     /// Set once its initialisers have run (or, for the executable, once
     /// they would have: libc runs those); its finalisers run only if set.
     pub init_called: core::sync::atomic::AtomicBool,
@@ -93,6 +95,7 @@ impl Object {
             interp: None,
             exec_stack: false,
             deps: Vec::new(),
+            relocated: core::sync::atomic::AtomicBool::new(false),
             init_called: core::sync::atomic::AtomicBool::new(false),
         };
         o.read_headers()?;

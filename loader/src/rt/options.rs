@@ -20,6 +20,8 @@ pub struct Options {
     pub argv0: Option<*const u8>,
     /// LD_BIND_NOW.
     pub bind_now: bool,
+    /// LD_DYNAMIC_WEAK.
+    pub dynamic_weak: bool,
     /// Index in argv of the program (0 when started as PT_INTERP).
     pub prog_index: usize,
 }
@@ -129,6 +131,7 @@ pub fn parse(st: &Stack, direct: bool) -> Options {
     if st.getenv(b"LD_BIND_NOW").is_some_and(|v| !v.is_empty()) {
         o.bind_now = true;
     }
+    o.dynamic_weak = st.getenv(b"LD_DYNAMIC_WEAK").is_some();
     if let Some(v) = st.getenv(b"LD_PRELOAD") {
         let cli = core::mem::take(&mut o.preload);
         for p in v.split(|&c| c == b':' || c == b' ').filter(|p| !p.is_empty()) {

@@ -258,18 +258,19 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
         k => return Err(bad_type(o, k, false)),
     };
     let def = ld.resolve(i, r.sym(), class, st)?;
+    let value = || ld.value_for(i, &def, o.syms.name(r.sym()).unwrap_or(b""));
     match kind {
         elf::R_X86_64_64 => {
             w.check(o, at, 8)?;
-            (at as *mut usize).write_unaligned(ld.value(&def).wrapping_add(addend as usize));
+            (at as *mut usize).write_unaligned(value().wrapping_add(addend as usize));
         }
         elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT => {
             w.check(o, at, 8)?;
-            (at as *mut usize).write_unaligned(ld.value(&def));
+            (at as *mut usize).write_unaligned(value());
         }
         elf::R_X86_64_PC32 => {
             w.check(o, at, 4)?;
-            let v = ld.value(&def).wrapping_add(addend as usize).wrapping_sub(at) as i64;
+            let v = value().wrapping_add(addend as usize).wrapping_sub(at) as i64;
             if v != v as i32 as i64 {
                 overflow(ld, o, r, "R_X86_64_PC32");
             }
@@ -278,7 +279,7 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
         elf::R_X86_64_32 | elf::R_X86_64_SIZE32 => {
             w.check(o, at, 4)?;
             let v = if kind == elf::R_X86_64_32 {
-                ld.value(&def).wrapping_add(addend as usize)
+                value().wrapping_add(addend as usize)
             } else {
                 def.sym.map_or(0, |s| s.st_size as usize).wrapping_add(addend as usize)
             };
