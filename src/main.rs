@@ -1,1 +1,44 @@
-fn main() {}
+//! shimctl: shimld's companion tool. It inspects what shimld would load,
+//! using the loader's own parsing and search code.
+
+mod host;
+mod list;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "shimctl", version, about = "Inspect what shimld loads")]
+struct Cli {
+    /// Log what the tool does (error, warn, info, debug, trace).
+    #[arg(long, global = true, default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Show a program's closure as a tree, with the reason each library was
+    /// found (which RPATH or RUNPATH entry, the cache, a default directory).
+    List(list::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .without_time()
+        .init();
+    let r = match cli.cmd {
+        Cmd::List(a) => list::run(a),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("shimctl: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

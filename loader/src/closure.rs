@@ -106,6 +106,24 @@ pub struct Config<'c> {
     pub rtld_names: Vec<Vec<u8>>,
 }
 
+impl Config<'_> {
+    /// The configuration of this host's ld.so (Debian's glibc 2.36): its
+    /// default directories and legacy subdirectories, for a program with
+    /// PT_INTERP `interp`.
+    pub fn host<'c>(library_path: Vec<Vec<u8>>, cache: Option<Cache<'c>>, tokens: Tokens, cwd: Option<Vec<u8>>, interp: &[u8]) -> Config<'c> {
+        Config {
+            library_path,
+            cache,
+            default_dirs: search::DEFAULT_DIRS.iter().map(|d| d.to_vec()).collect(),
+            legacy_subdirs: true,
+            tokens,
+            cwd,
+            root: None,
+            rtld_names: alloc::vec![interp.to_vec(), search::RTLD_SONAME.to_vec()],
+        }
+    }
+}
+
 /// One object of the closure.
 pub struct Node<H> {
     /// The path it was opened by (for the executable: as given).

@@ -3,13 +3,15 @@
 //! inside the target process, without libc) and the `shimctl` tool.
 //!
 //! Nothing here performs I/O or uses `unsafe` beyond the byte-to-structure
-//! casts in [`elf`] and the bounded views of [`image`].
+//! casts in [`elf`], the bounded views of [`image`] and one XGETBV in
+//! [`cpu`].
 #![no_std]
 
 extern crate alloc;
 
 pub mod cache;
 pub mod closure;
+pub mod cpu;
 pub mod dynamic;
 pub mod elf;
 pub mod image;

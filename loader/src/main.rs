@@ -204,7 +204,7 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
 
     // 4. The closure.
     let cwd = getcwd();
-    let interp: Vec<u8> = exe.interp.clone().unwrap_or_else(|| b"/lib64/ld-linux-x86-64.so.2".to_vec());
+    let interp: Vec<u8> = exe.interp.clone().unwrap_or_else(|| search::RTLD_PATH.to_vec());
     // The program's $ORIGIN: natively ld.so takes it from /proc/self/exe,
     // while `ld.so --list` (ldd) takes the path as given.
     let exe_origin = match (&prog.real, opts.list) {
@@ -218,20 +218,9 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         .or_else(|| st.getenv(b"LD_LIBRARY_PATH"))
         .map(|p| search::split_dirs(p, b":;", exe_origin.as_deref(), &tokens))
         .unwrap_or_default();
-    let cache_bytes = if opts.inhibit_cache { None } else { map_file(b"/etc/ld.so.cache") };
-    let cfg = Config {
-        library_path,
-        cache: cache_bytes.and_then(|b| Cache::parse(b).ok()),
-        default_dirs: [&b"/lib/x86_64-linux-gnu"[..], b"/usr/lib/x86_64-linux-gnu", b"/lib", b"/usr/lib"]
-            .iter()
-            .map(|d| d.to_vec())
-            .collect(),
-        legacy_subdirs: true,
-        tokens,
-        cwd,
-        root: None,
-        rtld_names: alloc::vec![interp.clone(), b"ld-linux-x86-64.so.2".to_vec()],
-    };
+    let cache_bytes = if opts.inhibit_cache { None } else { map_file(search::LD_SO_CACHE) };
+    let cache = cache_bytes.and_then(|b| Cache::parse(b).ok());
+    let cfg = Config::host(library_path, cache, tokens, cwd, &interp);
     let mut host = RtHost { rtld: Some(Box::new(rtld)), cpu_level: None };
     let mut c: Closure<Box<Object>> = Closure::new();
     let meta = exe.meta();
@@ -338,7 +327,7 @@ fn self_object(base: usize, ehdr: *const Ehdr) -> Object {
         let eh = *ehdr;
         let phdrs = core::slice::from_raw_parts((ehdr as usize + eh.e_phoff as usize) as *const Phdr, eh.e_phnum as usize).to_vec();
         let phdr_addr = ehdr as usize + eh.e_phoff as usize;
-        match Object::from_mapped(Kind::Rtld, b"/lib64/ld-linux-x86-64.so.2".to_vec(), base, eh, phdrs, phdr_addr) {
+        match Object::from_mapped(Kind::Rtld, search::RTLD_PATH.to_vec(), base, eh, phdrs, phdr_addr) {
             Ok(o) => o,
             Err(e) => {
                 eprint!("shimld: cannot read shimld's own headers: {}\n", e);

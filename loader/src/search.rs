@@ -43,6 +43,14 @@ impl Source {
     }
 }
 
+/// The default directories of Debian's ld.so on x86-64, in its order.
+pub const DEFAULT_DIRS: [&[u8]; 4] = [b"/lib/x86_64-linux-gnu", b"/usr/lib/x86_64-linux-gnu", b"/lib", b"/usr/lib"];
+/// The library cache.
+pub const LD_SO_CACHE: &[u8] = b"/etc/ld.so.cache";
+/// The dynamic linker's soname and default PT_INTERP.
+pub const RTLD_SONAME: &[u8] = b"ld-linux-x86-64.so.2";
+pub const RTLD_PATH: &[u8] = b"/lib64/ld-linux-x86-64.so.2";
+
 /// Values of the dynamic string tokens.
 #[derive(Clone, Debug)]
 pub struct Tokens {

@@ -348,7 +348,7 @@ impl Host for RtHost {
     }
 
     fn hwcaps(&mut self) -> Vec<&'static [u8]> {
-        let level = *self.cpu_level.get_or_insert_with(super::x86_64::cpu_level);
+        let level = *self.cpu_level.get_or_insert_with(shimld::cpu::level);
         shimld::search::CpuFeatures { level }.hwcaps()
     }
 
