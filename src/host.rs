@@ -5,7 +5,7 @@
 use memmap2::Mmap;
 use shimld::closure::{FileId, Host, Meta, OpenError, Trace};
 use shimld::dynamic::{self, DynInfo};
-use shimld::elf::{self, Ehdr, Phdr};
+use shimld::elf::{self, Phdr};
 use shimld::image::Image;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
@@ -13,7 +13,6 @@ use std::os::unix::fs::MetadataExt;
 /// A mapped ELF file with its headers.
 pub struct ElfMap {
     pub map: Mmap,
-    pub ehdr: Ehdr,
     pub phdrs: Vec<Phdr>,
 }
 
@@ -36,7 +35,7 @@ impl ElfMap {
             Err(h) => return Err(OpenError::Bad(h.message())),
         };
         let phdrs = elf::phdrs_at(&ehdr, &map, 0).map_err(|h| OpenError::Bad(h.message()))?;
-        Ok((ElfMap { map, ehdr, phdrs }, FileId { dev: md.dev(), ino: md.ino() }))
+        Ok((ElfMap { map, phdrs }, FileId { dev: md.dev(), ino: md.ino() }))
     }
 
     pub fn image(&self) -> Image<'_> {
@@ -56,7 +55,9 @@ impl ElfMap {
 
     /// What the closure needs: DT_NEEDED, SONAME, RPATH, RUNPATH.
     pub fn meta(&self) -> Result<Meta, &'static str> {
-        let Some(d) = self.dynamic() else { return Ok(Meta::default()) };
+        let Some(d) = self.dynamic() else {
+            return Ok(Meta::default());
+        };
         let d = d?;
         let image = self.image();
         let strtab = d.strtab(&image).map_err(|e| e.message())?;
@@ -113,7 +114,9 @@ impl Host for FileHost {
     fn trace(&mut self, t: Trace) {
         let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         match t {
-            Trace::Find { name, requester } => tracing::debug!("find {} needed by {}", s(name), s(requester)),
+            Trace::Find { name, requester } => {
+                tracing::debug!("find {} needed by {}", s(name), s(requester))
+            }
             Trace::SearchPath { dirs, source, owner } => {
                 let dirs: Vec<String> = dirs.iter().map(|d| s(d)).collect();
                 tracing::debug!("search {} ({} {})", dirs.join(":"), source.label(), s(owner))

@@ -81,7 +81,8 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         .or(env_path)
         .map(|p| search::split_dirs(&p, b":;", origin.as_deref(), &tokens))
         .unwrap_or_default();
-    let cache_data = if a.inhibit_cache { None } else { std::fs::read(std::ffi::OsStr::from_bytes(search::LD_SO_CACHE)).ok() };
+    let cache_data =
+        if a.inhibit_cache { None } else { std::fs::read(std::ffi::OsStr::from_bytes(search::LD_SO_CACHE)).ok() };
     let cache = cache_data.as_deref().and_then(|d| Cache::parse(d).ok());
     let cfg = Config::host(library_path, cache, tokens, cwd, &interp);
     let mut host = FileHost::new();
@@ -132,7 +133,13 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
 fn tree<H>(c: &Closure<H>, i: usize, prefix: &str, last: bool, root: bool, shown: &mut [bool], out: &mut String) {
     let n = &c.nodes[i];
     let name = s(n.names.first().map(|v| &v[..]).unwrap_or(&n.path));
-    let branch = if root { "" } else if last { "└── " } else { "├── " };
+    let branch = if root {
+        ""
+    } else if last {
+        "└── "
+    } else {
+        "├── "
+    };
     let line = if root {
         format!("{}", s(&n.path))
     } else if n.missing {

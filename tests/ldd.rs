@@ -25,7 +25,9 @@ fn is_elf(p: &Path) -> bool {
 fn elf_files(dirs: &[&str]) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for d in dirs {
-        let Ok(rd) = std::fs::read_dir(d) else { continue };
+        let Ok(rd) = std::fs::read_dir(d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_file() && is_elf(&p) {
@@ -42,7 +44,9 @@ fn compare(files: &[PathBuf]) -> Vec<String> {
     let mut diffs = Vec::new();
     for f in files {
         let ldd = common::run(Command::new("ldd").arg(f).env_remove("LD_LIBRARY_PATH").env_remove("LD_PRELOAD"));
-        let ours = common::run(Command::new(&shimld).arg("--list").arg(f).env_remove("LD_LIBRARY_PATH").env_remove("LD_PRELOAD"));
+        let ours = common::run(
+            Command::new(&shimld).arg("--list").arg(f).env_remove("LD_LIBRARY_PATH").env_remove("LD_PRELOAD"),
+        );
         let (a, b) = (strip_addresses(&ldd.stdout), strip_addresses(&ours.stdout));
         let (ea, eb) = (strip_addresses(&ldd.stderr), strip_addresses(&ours.stderr));
         if a != b || ldd.status != ours.status || ours.signal.is_some() || (ea.contains("not a dynamic") && ea != eb) {
@@ -94,7 +98,12 @@ fn non_programs() {
         let ldd = common::run(Command::new("ldd").arg(f));
         let ours = common::run(Command::new(&shimld).arg("--list").arg(f));
         assert_eq!((ldd.stderr.as_str(), ldd.status), ("\tnot a dynamic executable\n", Some(1)), "ldd {}", f.display());
-        assert_eq!((ours.stdout, ours.stderr, ours.status), (ldd.stdout, ldd.stderr, ldd.status), "shimld --list {}", f.display());
+        assert_eq!(
+            (ours.stdout, ours.stderr, ours.status),
+            (ldd.stdout, ldd.stderr, ldd.status),
+            "shimld --list {}",
+            f.display()
+        );
     }
     let missing = dir.join("missing");
     let ldd = common::run(Command::new("ldd").arg(&missing));

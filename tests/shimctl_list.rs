@@ -12,7 +12,12 @@ use std::process::Command;
 /// `ld.so --list PROG` (run in trace mode, so nothing of PROG runs).
 fn ldso_reasons(prog: &Path, dir: &Path, env: &[(&str, &str)]) -> BTreeMap<String, (String, String)> {
     let mut cmd = Command::new(common::LDSO);
-    cmd.arg(prog).current_dir(dir).env_clear().env("PATH", "/usr/bin:/bin").env("LD_DEBUG", "libs").env("LD_TRACE_LOADED_OBJECTS", "1");
+    cmd.arg(prog)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("LD_DEBUG", "libs")
+        .env("LD_TRACE_LOADED_OBJECTS", "1");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -32,7 +37,9 @@ fn ldso_reasons(prog: &Path, dir: &Path, env: &[(&str, &str)]) -> BTreeMap<Strin
     let mut current: Option<String> = None;
     let mut source = String::new();
     for line in out.stderr.lines() {
-        let Some((_, msg)) = line.split_once(":\t") else { continue };
+        let Some((_, msg)) = line.split_once(":\t") else {
+            continue;
+        };
         if let Some(rest) = msg.strip_prefix("find library=") {
             current = rest.split(" [").next().map(str::to_string);
             source.clear();

@@ -110,7 +110,13 @@ impl Config<'_> {
     /// The configuration of this host's ld.so (Debian's glibc 2.36): its
     /// default directories and legacy subdirectories, for a program with
     /// PT_INTERP `interp`.
-    pub fn host<'c>(library_path: Vec<Vec<u8>>, cache: Option<Cache<'c>>, tokens: Tokens, cwd: Option<Vec<u8>>, interp: &[u8]) -> Config<'c> {
+    pub fn host<'c>(
+        library_path: Vec<Vec<u8>>,
+        cache: Option<Cache<'c>>,
+        tokens: Tokens,
+        cwd: Option<Vec<u8>>,
+        interp: &[u8],
+    ) -> Config<'c> {
         Config {
             library_path,
             cache,
@@ -149,9 +155,16 @@ pub struct Node<H> {
 pub enum Error {
     /// `name` (needed by node `by`) was not found; `skipped` says why a
     /// candidate of another class or machine was passed over, if one was.
-    NotFound { name: Vec<u8>, by: usize, skipped: Option<&'static str> },
+    NotFound {
+        name: Vec<u8>,
+        by: usize,
+        skipped: Option<&'static str>,
+    },
     /// `path` exists but cannot be used.
-    Bad { path: Vec<u8>, what: &'static str },
+    Bad {
+        path: Vec<u8>,
+        what: &'static str,
+    },
     TooMany,
 }
 
@@ -178,7 +191,15 @@ impl<H> Closure<H> {
 
     /// Adds an object that is already loaded (the executable, a preload
     /// found elsewhere) or needs no file (the dynamic linker).
-    pub fn add(&mut self, path: Vec<u8>, names: Vec<Vec<u8>>, source: Source, loaded: Option<(H, Meta)>, id: Option<FileId>, cfg: &Config) -> usize {
+    pub fn add(
+        &mut self,
+        path: Vec<u8>,
+        names: Vec<Vec<u8>>,
+        source: Source,
+        loaded: Option<(H, Meta)>,
+        id: Option<FileId>,
+        cfg: &Config,
+    ) -> usize {
         let origin = search::origin_of(&path, cfg.cwd.as_deref());
         let (handle, meta) = match loaded {
             Some((h, m)) => (Some(h), m),
@@ -190,7 +211,18 @@ impl<H> Closure<H> {
                 names.push(s.clone());
             }
         }
-        self.nodes.push(Node { path, names, origin, source, loader: None, id, meta, deps: Vec::new(), handle, missing: false });
+        self.nodes.push(Node {
+            path,
+            names,
+            origin,
+            source,
+            loader: None,
+            id,
+            meta,
+            deps: Vec::new(),
+            handle,
+            missing: false,
+        });
         self.nodes.len() - 1
     }
 
@@ -202,7 +234,13 @@ impl<H> Closure<H> {
     /// Loads the preloads, then the DT_NEEDED closure of every node from
     /// `start` on, breadth first. With `keep_going`, a missing library becomes
     /// a `missing` node (as ldd shows it) instead of an error.
-    pub fn load_needed<T: Host<Handle = H>>(&mut self, host: &mut T, cfg: &Config, start: usize, keep_going: bool) -> Result<(), Error> {
+    pub fn load_needed<T: Host<Handle = H>>(
+        &mut self,
+        host: &mut T,
+        cfg: &Config,
+        start: usize,
+        keep_going: bool,
+    ) -> Result<(), Error> {
         let mut i = start;
         while i < self.nodes.len() {
             let needed = core::mem::take(&mut self.nodes[i].meta.needed);
@@ -253,7 +291,14 @@ impl<H> Closure<H> {
 
     /// Finds and loads `name` for node `by`; `Ok(None)` if not found.
     /// `source` is recorded for names with a slash (Path or Preload).
-    pub fn load<T: Host<Handle = H>>(&mut self, host: &mut T, cfg: &Config, name: &[u8], by: usize, source: Source) -> Result<Option<usize>, Error> {
+    pub fn load<T: Host<Handle = H>>(
+        &mut self,
+        host: &mut T,
+        cfg: &Config,
+        name: &[u8],
+        by: usize,
+        source: Source,
+    ) -> Result<Option<usize>, Error> {
         if self.nodes.len() >= MAX_OBJECTS {
             return Err(Error::TooMany);
         }
@@ -269,7 +314,9 @@ impl<H> Closure<H> {
         } else {
             self.search(host, cfg, name, by)?
         };
-        let Some((path, (probe, id), source)) = found else { return Ok(None) };
+        let Some((path, (probe, id), source)) = found else {
+            return Ok(None);
+        };
         // The same file under another name is the same object.
         if let Some(same) = self.nodes.iter().position(|n| n.id == Some(id) && !n.missing) {
             drop(probe);
@@ -288,7 +335,11 @@ impl<H> Closure<H> {
         Ok(Some(idx))
     }
 
-    fn try_file<T: Host<Handle = H>>(&mut self, host: &mut T, path: &[u8]) -> Result<Option<(T::Probe, FileId)>, Error> {
+    fn try_file<T: Host<Handle = H>>(
+        &mut self,
+        host: &mut T,
+        path: &[u8],
+    ) -> Result<Option<(T::Probe, FileId)>, Error> {
         host.trace(Trace::Trying { path });
         match host.probe(path) {
             Ok(o) => Ok(Some(o)),
@@ -302,7 +353,14 @@ impl<H> Closure<H> {
     }
 
     /// Tries `name` in each directory of `dirs`, subdirectories first.
-    fn search_dirs<T: Host<Handle = H>>(&mut self, host: &mut T, cfg: &Config, dirs: &[Vec<u8>], name: &[u8], rooted: bool) -> Result<Option<(Vec<u8>, (T::Probe, FileId))>, Error> {
+    fn search_dirs<T: Host<Handle = H>>(
+        &mut self,
+        host: &mut T,
+        cfg: &Config,
+        dirs: &[Vec<u8>],
+        name: &[u8],
+        rooted: bool,
+    ) -> Result<Option<(Vec<u8>, (T::Probe, FileId))>, Error> {
         for dir in dirs {
             let dir = match (&cfg.root, rooted && dir.starts_with(b"/")) {
                 (Some(root), true) => {
@@ -360,7 +418,13 @@ impl<H> Closure<H> {
     }
 
     /// The search for a name without a slash, in ld.so's order.
-    fn search<T: Host<Handle = H>>(&mut self, host: &mut T, cfg: &Config, name: &[u8], by: usize) -> Result<Option<(Vec<u8>, (T::Probe, FileId), Source)>, Error> {
+    fn search<T: Host<Handle = H>>(
+        &mut self,
+        host: &mut T,
+        cfg: &Config,
+        name: &[u8],
+        by: usize,
+    ) -> Result<Option<(Vec<u8>, (T::Probe, FileId), Source)>, Error> {
         // 1. DT_RPATH up the loader chain, if the requester has no RUNPATH.
         if self.nodes[by].meta.runpath.is_none() {
             let mut cur = Some(by);
@@ -403,9 +467,8 @@ impl<H> Closure<H> {
             host.trace(Trace::SearchCache);
             let hw = if cache.has_hwcaps() { self.active_hwcaps(host) } else { Vec::new() };
             if let Some(found) = cache.lookup(name, &hw) {
-                let in_default = cfg.default_dirs.iter().any(|d| {
-                    found.starts_with(d) && found.get(d.len()) == Some(&b'/')
-                });
+                let in_default =
+                    cfg.default_dirs.iter().any(|d| found.starts_with(d) && found.get(d.len()) == Some(&b'/'));
                 if !(nodeflib && in_default) {
                     let path = match &cfg.root {
                         Some(root) => {

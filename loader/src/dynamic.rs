@@ -85,8 +85,7 @@ impl DynInfo {
     /// Decodes the dynamic section described by `dynamic` (PT_DYNAMIC).
     pub fn parse(image: &Image, dynamic: &Phdr) -> Result<DynInfo, DynError> {
         let count = (dynamic.p_memsz / 16).min(MAX_DYN as u64 + 1);
-        let entries: &[Dyn] =
-            image.table(dynamic.p_vaddr, count).ok_or(DynError::DynamicOutOfRange)?;
+        let entries: &[Dyn] = image.table(dynamic.p_vaddr, count).ok_or(DynError::DynamicOutOfRange)?;
         Self::from_entries(entries)
     }
 

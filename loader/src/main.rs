@@ -158,7 +158,7 @@ struct Prog {
 fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     // SAFETY: sp is the kernel's initial stack pointer.
     let mut st = unsafe { Stack::new(sp) };
-    let direct = st.aux(process::AT_ENTRY) == Some(_start as usize);
+    let direct = st.aux(process::AT_ENTRY) == Some(_start as *const () as usize);
     let opts = rt::options::parse(&st, direct);
     if let Some(spec) = st.getenv(b"SHIMLD_DEBUG") {
         if !rt::out::configure(spec, st.getenv(b"SHIMLD_DEBUG_OUTPUT")) {
@@ -238,7 +238,11 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     }
 
     // The glibc core needs glibc's own ld.so (the handover); not yet.
-    if let Some(n) = c.nodes.iter().find(|n| n.names.iter().any(|m| m == b"libc.so.6") && n.meta.needed.iter().any(|d| d.starts_with(b"ld-linux"))) {
+    if let Some(n) = c
+        .nodes
+        .iter()
+        .find(|n| n.names.iter().any(|m| m == b"libc.so.6") && n.meta.needed.iter().any(|d| d.starts_with(b"ld-linux")))
+    {
         eprint!(
             "shimld: {}: programs that use glibc ({}) need the ld.so handover, which is not implemented yet\n",
             B(&prog.name),
@@ -258,19 +262,33 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     });
     let mut block = match tls::allocate(&layout, random) {
         Ok(b) => b,
-        Err(e) => loader::fail(&prog.name, &Error::Load { name: prog.name.clone(), what: "cannot allocate TLS block", errno: Some(e) }),
+        Err(e) => loader::fail(
+            &prog.name,
+            &Error::Load { name: prog.name.clone(), what: "cannot allocate TLS block", errno: Some(e) },
+        ),
     };
     block.install_dtv(&ld.objs);
     if rt::out::enabled(cat::TLS) {
         for o in ld.objs.iter() {
             if let Some(t) = &o.tls {
-                debug!(cat::TLS, "TLS module {} of {}: offset {} size {} align {}", t.modid, B(&o.path), t.offset, t.memsz, t.align);
+                debug!(
+                    cat::TLS,
+                    "TLS module {} of {}: offset {} size {} align {}",
+                    t.modid,
+                    B(&o.path),
+                    t.offset,
+                    t.memsz,
+                    t.align
+                );
             }
         }
     }
     // SAFETY: the TCB is set up; nothing of shimld's uses %fs.
     if let Err(e) = unsafe { sys::set_fs(block.tp) } {
-        loader::fail(&prog.name, &Error::Load { name: prog.name.clone(), what: "cannot set up thread pointer", errno: Some(e) });
+        loader::fail(
+            &prog.name,
+            &Error::Load { name: prog.name.clone(), what: "cannot set up thread pointer", errno: Some(e) },
+        );
     }
 
     // 7. Relocation, in init order: dependencies before their dependents.
@@ -316,7 +334,7 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     run_initializers(ld, &st);
     // SAFETY: the program is mapped, relocated and initialised, and the
     // stack holds its argc, argv, envp and auxv.
-    unsafe { jump(st.sp, ld.main().entry, fini as usize) }
+    unsafe { jump(st.sp, ld.main().entry, fini as *const () as usize) }
 }
 
 /// shimld's own object, which stands in for the dynamic linker.
@@ -325,7 +343,9 @@ fn self_object(base: usize, ehdr: *const Ehdr) -> Object {
     // first segment.
     unsafe {
         let eh = *ehdr;
-        let phdrs = core::slice::from_raw_parts((ehdr as usize + eh.e_phoff as usize) as *const Phdr, eh.e_phnum as usize).to_vec();
+        let phdrs =
+            core::slice::from_raw_parts((ehdr as usize + eh.e_phoff as usize) as *const Phdr, eh.e_phnum as usize)
+                .to_vec();
         let phdr_addr = ehdr as usize + eh.e_phoff as usize;
         match Object::from_mapped(Kind::Rtld, search::RTLD_PATH.to_vec(), base, eh, phdrs, phdr_addr) {
             Ok(o) => o,
@@ -434,7 +454,8 @@ fn mapped_program(st: &Stack) -> (Prog, Result<Object, Error>) {
         ..Ehdr::default()
     };
     // SAFETY: the kernel mapped every PT_LOAD at base + p_vaddr.
-    let exe = unsafe { Object::from_mapped(Kind::Exec, name.clone(), base, ehdr, phdrs, phdr) }.map_err(|e| Error::load(&name, e));
+    let exe = unsafe { Object::from_mapped(Kind::Exec, name.clone(), base, ehdr, phdrs, phdr) }
+        .map_err(|e| Error::load(&name, e));
     (prog, exe)
 }
 
@@ -520,7 +541,9 @@ fn map_file(path: &[u8]) -> Option<&'static [u8]> {
 fn load_preloads(c: &mut Closure<Box<Object>>, host: &mut RtHost, cfg: &Config, opts: &Options, prog: &Prog) {
     let file = map_file(b"/etc/ld.so.preload");
     let from_file = file.into_iter().flat_map(|f| {
-        f.split(|&b| b == b' ' || b == b'\t' || b == b'\n' || b == b':').filter(|w| !w.is_empty()).map(|w| (w, "/etc/ld.so.preload"))
+        f.split(|&b| b == b' ' || b == b'\t' || b == b'\n' || b == b':')
+            .filter(|w| !w.is_empty())
+            .map(|w| (w, "/etc/ld.so.preload"))
     });
     for (name, from) in opts.preload.iter().copied().chain(from_file) {
         if let Some(i) = c.find_loaded(name) {
@@ -661,7 +684,9 @@ fn check_versions(ld: &Loader) {
     for o in ld.objs.iter() {
         for req in o.syms.requirements() {
             let file = req.file.unwrap_or(b"");
-            let Some(t) = ld.objs.iter().find(|t| t.short_name() == file || t.path == file) else { continue };
+            let Some(t) = ld.objs.iter().find(|t| t.short_name() == file || t.path == file) else {
+                continue;
+            };
             if !t.syms.has_verdef {
                 eprint!(
                     "{}: {}: no version information available (required by {})\n",
@@ -675,9 +700,21 @@ fn check_versions(ld: &Loader) {
                 continue;
             }
             if req.weak {
-                eprint!("{}: {}: weak version `{}' not found (required by {})\n", B(&ld.prog), B(&t.path), B(req.name), B(&o.path));
+                eprint!(
+                    "{}: {}: weak version `{}' not found (required by {})\n",
+                    B(&ld.prog),
+                    B(&t.path),
+                    B(req.name),
+                    B(&o.path)
+                );
             } else {
-                eprint!("{}: {}: version `{}' not found (required by {})\n", B(&ld.prog), B(&t.path), B(req.name), B(&o.path));
+                eprint!(
+                    "{}: {}: version `{}' not found (required by {})\n",
+                    B(&ld.prog),
+                    B(&t.path),
+                    B(req.name),
+                    B(&o.path)
+                );
                 missing = true;
             }
         }

@@ -131,7 +131,9 @@ pub fn expand(entry: &[u8], origin: Option<&[u8]>, t: &Tokens) -> Option<Vec<u8>
 pub fn split_dirs(list: &[u8], seps: &[u8], origin: Option<&[u8]>, t: &Tokens) -> Vec<Vec<u8>> {
     let mut dirs = Vec::new();
     for entry in list.split(|c| seps.contains(c)) {
-        let Some(mut d) = expand(entry, origin, t) else { continue };
+        let Some(mut d) = expand(entry, origin, t) else {
+            continue;
+        };
         // ld.so keeps directories with a trailing slash and joins names
         // directly; an empty entry becomes "./".
         while d.len() > 1 && d.ends_with(b"/") {

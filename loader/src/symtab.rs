@@ -194,15 +194,7 @@ impl<'a> SymTab<'a> {
 
     /// A table with no symbols.
     pub fn empty(strtab: &'a [u8]) -> SymTab<'a> {
-        SymTab {
-            syms: &[],
-            strtab,
-            gnu: None,
-            sysv: None,
-            versym: None,
-            versions: Vec::new(),
-            has_verdef: false,
-        }
+        SymTab { syms: &[], strtab, gnu: None, sysv: None, versym: None, versions: Vec::new(), has_verdef: false }
     }
 
     pub fn len(&self) -> usize {
@@ -389,7 +381,9 @@ impl<'a> SymTab<'a> {
 
     /// Matches symbol `i` against a reference to `name` (glibc's check_match).
     fn check(&self, i: u32, name: &[u8], want: &Want) -> Match {
-        let Some(sym) = self.syms.get(i as usize) else { return Match::No };
+        let Some(sym) = self.syms.get(i as usize) else {
+            return Match::No;
+        };
         let kind = sym.kind();
         if sym.st_value == 0 && sym.st_shndx != elf::SHN_ABS && kind != elf::STT_TLS {
             return Match::No;
@@ -409,7 +403,9 @@ impl<'a> SymTab<'a> {
         if elf::cstr(self.strtab, sym.st_name as usize) != Some(name) {
             return Match::No;
         }
-        let Some(versym) = self.versym else { return Match::Yes };
+        let Some(versym) = self.versym else {
+            return Match::Yes;
+        };
         let raw = versym.get(i as usize).copied().unwrap_or(0);
         let ndx = raw & elf::VERSYM_VERSION;
         let hidden = raw & elf::VERSYM_HIDDEN != 0;
@@ -474,8 +470,6 @@ fn gnu_table<'a>(image: &Image<'a>, addr: u64) -> Result<(GnuHash<'a>, u64), Sym
         }
         i as u64 + 1
     };
-    let chains: &[u32] =
-        image.table(chains_addr, nsyms.saturating_sub(symoffset as u64)).ok_or(SymError::BadHash)?;
+    let chains: &[u32] = image.table(chains_addr, nsyms.saturating_sub(symoffset as u64)).ok_or(SymError::BadHash)?;
     Ok((GnuHash { symoffset, shift, bloom, buckets, chains }, nsyms))
 }
-

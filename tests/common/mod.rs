@@ -20,9 +20,7 @@ pub fn root() -> PathBuf {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"))
 }
 
 /// The release build of the loader, built once per test process.
@@ -56,20 +54,13 @@ pub fn build_testprog(feature: &str) -> PathBuf {
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let out = target_dir().join("testprogs").join(feature);
     let shimld = shimld();
-    let result = run(
-        Command::new("make")
-            .arg("-s")
-            .arg("-C")
-            .arg(root().join("testprogs").join(feature))
-            .arg(format!("OUT={}", out.display()))
-            .arg(format!("SHIMLD={}", shimld.display())),
-    );
-    assert!(
-        result.status == Some(0),
-        "building testprogs/{feature} failed:\n{}{}",
-        result.stdout,
-        result.stderr
-    );
+    let result = run(Command::new("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(root().join("testprogs").join(feature))
+        .arg(format!("OUT={}", out.display()))
+        .arg(format!("SHIMLD={}", shimld.display())));
+    assert!(result.status == Some(0), "building testprogs/{feature} failed:\n{}{}", result.stdout, result.stderr);
     out
 }
 
@@ -145,9 +136,7 @@ pub struct Case {
 
 /// Parses a `cases` file; see testprogs/README.md for the format.
 pub fn parse_cases(text: &str, shimld: &Path) -> Vec<Case> {
-    let subst = |w: &str| -> String {
-        w.replace("$SHIMLD", &shimld.display().to_string()).replace("$LDSO", LDSO)
-    };
+    let subst = |w: &str| -> String { w.replace("$SHIMLD", &shimld.display().to_string()).replace("$LDSO", LDSO) };
     let mut cases = Vec::new();
     for line in text.lines() {
         let line = line.trim();
@@ -227,12 +216,7 @@ pub fn differential(feature: &str) {
         }
     }
     if !failures.is_empty() {
-        panic!(
-            "testprogs/{feature}: {} of {} cases differ\n{}",
-            failures.len(),
-            cases.len(),
-            failures.join("\n")
-        );
+        panic!("testprogs/{feature}: {} of {} cases differ\n{}", failures.len(), cases.len(), failures.join("\n"));
     }
 }
 

@@ -49,11 +49,23 @@ impl Error {
 pub fn fail(prog: &[u8], e: &Error) -> ! {
     match e {
         Error::Load { name, what, errno } => match errno {
-            Some(er) => crate::eprint!("{}: error while loading shared libraries: {}: {}: {}\n", B(prog), B(name), what, er.text()),
+            Some(er) => crate::eprint!(
+                "{}: error while loading shared libraries: {}: {}: {}\n",
+                B(prog),
+                B(name),
+                what,
+                er.text()
+            ),
             None => crate::eprint!("{}: error while loading shared libraries: {}: {}\n", B(prog), B(name), what),
         },
         Error::Undefined { obj, name, version } => match version {
-            Some(v) => crate::eprint!("{}: symbol lookup error: {}: undefined symbol: {}, version {}\n", B(prog), B(obj), B(name), B(v)),
+            Some(v) => crate::eprint!(
+                "{}: symbol lookup error: {}: undefined symbol: {}, version {}\n",
+                B(prog),
+                B(obj),
+                B(name),
+                B(v)
+            ),
             None => crate::eprint!("{}: symbol lookup error: {}: undefined symbol: {}\n", B(prog), B(obj), B(name)),
         },
         Error::Reloc { obj, detail } => {
@@ -157,7 +169,13 @@ impl Loader {
                     );
                     sys::exit_group(127);
                 }
-                crate::eprint!("{}: Relink `{}' with `{}' for IFUNC symbol `{}'\n", B(&self.prog), B(&o.path), B(&d.path), B(ref_name));
+                crate::eprint!(
+                    "{}: Relink `{}' with `{}' for IFUNC symbol `{}'\n",
+                    B(&self.prog),
+                    B(&o.path),
+                    B(&d.path),
+                    B(ref_name)
+                );
             }
         }
         self.value(def)
@@ -167,7 +185,10 @@ impl Loader {
     pub fn resolve(&self, from: usize, idx: u32, class: Class, stats: &mut Stats) -> Result<Def, Error> {
         let o = &self.objs[from];
         let Some(sym) = o.syms.syms.get(idx as usize) else {
-            return Err(Error::Reloc { obj: o.path.clone(), detail: alloc::format!("symbol index {idx} out of range") });
+            return Err(Error::Reloc {
+                obj: o.path.clone(),
+                detail: alloc::format!("symbol index {idx} out of range"),
+            });
         };
         // The null symbol, local symbols and hidden ones bind to the object
         // itself without a lookup.
@@ -175,7 +196,10 @@ impl Loader {
             return Ok(Def { obj: from, sym: Some(sym) });
         }
         let Some(name) = o.syms.name(idx) else {
-            return Err(Error::Reloc { obj: o.path.clone(), detail: alloc::format!("symbol name of index {idx} out of range") });
+            return Err(Error::Reloc {
+                obj: o.path.clone(),
+                detail: alloc::format!("symbol name of index {idx} out of range"),
+            });
         };
         let version = o.syms.wanted_version(idx);
         stats.lookups += 1;
@@ -234,7 +258,9 @@ impl Loader {
             if class == Class::Copy && o.kind == Kind::Exec {
                 continue;
             }
-            let Some(j) = o.syms.lookup(&mut n, &want) else { continue };
+            let Some(j) = o.syms.lookup(&mut n, &want) else {
+                continue;
+            };
             let s = &o.syms.syms[j as usize];
             if matches!(s.visibility(), elf::STV_HIDDEN | elf::STV_INTERNAL) {
                 continue;
@@ -327,6 +353,9 @@ impl Host for RtHost {
 
     fn load(&mut self, f: ElfFile, path: &[u8]) -> Result<(Box<Object>, Meta), OpenError> {
         let o = Object::map(Kind::Lib, path.to_vec(), &f).map_err(|e| OpenError::Bad(e.message()))?;
+        if o.d.has_filter {
+            return Err(OpenError::Bad("filter objects (DT_FILTER, DT_AUXILIARY) are not supported"));
+        }
         debug!(cat::FILES, "file={} [0];  generating link map", B(path));
         debug!(
             cat::FILES,

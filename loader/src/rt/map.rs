@@ -180,9 +180,23 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
     // with MAP_FIXED_NOREPLACE, which never replaces an existing mapping.
     let reserve = unsafe {
         if fixed {
-            sys::mmap(lo, len, sys::PROT_NONE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | sys::MAP_FIXED_NOREPLACE | sys::MAP_NORESERVE, -1, 0)
+            sys::mmap(
+                lo,
+                len,
+                sys::PROT_NONE,
+                sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | sys::MAP_FIXED_NOREPLACE | sys::MAP_NORESERVE,
+                -1,
+                0,
+            )
         } else {
-            sys::mmap(0, len + align - PAGE, sys::PROT_NONE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | sys::MAP_NORESERVE, -1, 0)
+            sys::mmap(
+                0,
+                len + align - PAGE,
+                sys::PROT_NONE,
+                sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | sys::MAP_NORESERVE,
+                -1,
+                0,
+            )
         }
     };
     let start = match reserve {
@@ -269,7 +283,14 @@ fn map_each(f: &ElfFile, base: usize) -> Result<(), MapError> {
             if anon_end > anon_from {
                 // SAFETY: inside this object's reservation.
                 unsafe {
-                    sys::mmap(anon_from, anon_end - anon_from, prot, sys::MAP_PRIVATE | sys::MAP_FIXED | sys::MAP_ANONYMOUS, -1, 0)
+                    sys::mmap(
+                        anon_from,
+                        anon_end - anon_from,
+                        prot,
+                        sys::MAP_PRIVATE | sys::MAP_FIXED | sys::MAP_ANONYMOUS,
+                        -1,
+                        0,
+                    )
                 }
                 .map_err(|e| MapError::Mmap("cannot map zero-fill pages", e))?;
             }

@@ -43,7 +43,6 @@ pub struct Object {
     pub map_end: usize,
     /// Whether shimld mapped it (and may unmap it).
     pub owned: bool,
-    pub ehdr: Ehdr,
     pub phdrs: Vec<Phdr>,
     /// The address of the program headers in memory, if mapped.
     pub phdr_addr: usize,
@@ -71,7 +70,14 @@ impl Object {
     /// # Safety
     /// Every PT_LOAD of `phdrs` must be mapped at `base + p_vaddr` for its
     /// memory size, readable, for the rest of the process.
-    pub unsafe fn from_mapped(kind: Kind, path: Vec<u8>, base: usize, ehdr: Ehdr, phdrs: Vec<Phdr>, phdr_addr: usize) -> Result<Object, &'static str> {
+    pub unsafe fn from_mapped(
+        kind: Kind,
+        path: Vec<u8>,
+        base: usize,
+        ehdr: Ehdr,
+        phdrs: Vec<Phdr>,
+        phdr_addr: usize,
+    ) -> Result<Object, &'static str> {
         let span = map::check_loads(&phdrs, None).map_err(|e| e.message())?;
         let image = Image::mapped(base, &phdrs);
         let mut o = Object {
@@ -82,7 +88,6 @@ impl Object {
             map_start: base.wrapping_add(sys_page_down(span.lo as usize)),
             map_end: base.wrapping_add(super::sys::page_up(span.hi as usize)),
             owned: false,
-            ehdr,
             phdrs,
             phdr_addr,
             entry: base.wrapping_add(ehdr.e_entry as usize),
@@ -108,7 +113,8 @@ impl Object {
         let phdr_addr = map::phdr_vaddr(&f.ehdr, &f.phdrs).map_or(0, |v| m.base.wrapping_add(v as usize));
         // SAFETY: map_segments mapped every PT_LOAD at base + p_vaddr, and
         // the mapping stays until the object is unloaded.
-        let mut o = unsafe { Object::from_mapped(kind, path, m.base, f.ehdr, f.phdrs.clone(), phdr_addr) }.map_err(MapError::Bad)?;
+        let mut o = unsafe { Object::from_mapped(kind, path, m.base, f.ehdr, f.phdrs.clone(), phdr_addr) }
+            .map_err(MapError::Bad)?;
         o.owned = true;
         o.map_start = m.start;
         o.map_end = m.end;
@@ -149,7 +155,8 @@ impl Object {
                 }
                 elf::PT_GNU_STACK => self.exec_stack = p.p_flags & elf::PF_X != 0,
                 elf::PT_INTERP => {
-                    let b = self.image.bytes(p.p_vaddr, p.p_filesz).ok_or("PT_INTERP lies outside the loaded segments")?;
+                    let b =
+                        self.image.bytes(p.p_vaddr, p.p_filesz).ok_or("PT_INTERP lies outside the loaded segments")?;
                     let s = b.split(|&c| c == 0).next().unwrap_or(b);
                     self.interp = Some(s.to_vec());
                 }

@@ -156,7 +156,8 @@ fn help() {
     for (name, _, what) in CATEGORIES {
         let _ = writeln!(l, "  {name:<12}{what}");
     }
-    let _ = l.write_str("  all         all previous options combined\n  help        display this help message and exit\n\n");
+    let _ = l
+        .write_str("  all         all previous options combined\n  help        display this help message and exit\n\n");
     let _ = l.write_str("To direct the debugging output into a file instead of standard output\n");
     let _ = l.write_str("a filename can be specified using the SHIMLD_DEBUG_OUTPUT environment variable.\n");
 }

@@ -48,7 +48,6 @@ impl Errno {
 
 pub type Result<T> = core::result::Result<T, Errno>;
 
-const SYS_READ: usize = 0;
 const SYS_WRITE: usize = 1;
 const SYS_CLOSE: usize = 3;
 const SYS_MMAP: usize = 9;
@@ -61,8 +60,6 @@ const SYS_EXIT: usize = 60;
 const SYS_FSTAT: usize = 5;
 const SYS_GETCWD: usize = 79;
 const SYS_ARCH_PRCTL: usize = 158;
-const SYS_GETTID: usize = 186;
-const SYS_FUTEX: usize = 202;
 const SYS_EXIT_GROUP: usize = 231;
 const SYS_OPENAT: usize = 257;
 const SYS_NEWFSTATAT: usize = 262;
@@ -74,9 +71,7 @@ pub const O_RDONLY: usize = 0;
 pub const O_WRONLY: usize = 1;
 pub const O_CREAT: usize = 0o100;
 pub const O_TRUNC: usize = 0o1000;
-pub const O_APPEND: usize = 0o2000;
 pub const O_CLOEXEC: usize = 0o2000000;
-pub const O_DIRECTORY: usize = 0o200000;
 
 pub const PROT_NONE: usize = 0;
 pub const PROT_READ: usize = 1;
@@ -91,8 +86,6 @@ pub const MAP_FIXED_NOREPLACE: usize = 0x10_0000;
 pub const MREMAP_MAYMOVE: usize = 1;
 
 pub const ARCH_SET_FS: usize = 0x1002;
-pub const FUTEX_WAIT_PRIVATE: usize = 128;
-pub const FUTEX_WAKE_PRIVATE: usize = 129;
 
 pub const S_IFMT: u32 = 0o170000;
 pub const S_IFDIR: u32 = 0o040000;
@@ -195,11 +188,6 @@ pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize> {
-    // SAFETY: the kernel writes at most buf.len() bytes into buf.
-    ret(unsafe { syscall3(SYS_READ, fd as usize, buf.as_mut_ptr() as usize, buf.len()) })
 }
 
 pub fn pread(fd: i32, buf: &mut [u8], off: u64) -> Result<usize> {
@@ -325,22 +313,6 @@ pub unsafe fn set_fs(tp: usize) -> Result<()> {
 pub fn getpid() -> i32 {
     // SAFETY: no memory is involved.
     unsafe { syscall1(SYS_GETPID, 0) as i32 }
-}
-
-pub fn gettid() -> i32 {
-    // SAFETY: no memory is involved.
-    unsafe { syscall1(SYS_GETTID, 0) as i32 }
-}
-
-/// Waits while `*word == val`.
-pub fn futex_wait(word: &core::sync::atomic::AtomicU32, val: u32) {
-    // SAFETY: the kernel only reads the word, which the reference keeps alive.
-    unsafe { syscall4(SYS_FUTEX, word.as_ptr() as usize, FUTEX_WAIT_PRIVATE, val as usize, 0) };
-}
-
-pub fn futex_wake(word: &core::sync::atomic::AtomicU32, n: u32) {
-    // SAFETY: as for futex_wait.
-    unsafe { syscall3(SYS_FUTEX, word.as_ptr() as usize, FUTEX_WAKE_PRIVATE, n as usize) };
 }
 
 pub fn exit_group(status: i32) -> ! {

@@ -90,7 +90,8 @@ pub fn allocate(l: &Layout, random: Option<&[u8; 16]>) -> Result<Block, sys::Err
     let len = sys::page_up(below + TCB_SIZE + l.align);
     // SAFETY: a fresh private anonymous mapping, owned by the process's
     // main thread for its lifetime.
-    let mem = unsafe { sys::mmap(0, len, sys::PROT_READ | sys::PROT_WRITE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS, -1, 0)? };
+    let mem =
+        unsafe { sys::mmap(0, len, sys::PROT_READ | sys::PROT_WRITE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS, -1, 0)? };
     let tp = roundup(mem + below, l.align);
     let mut dtv = alloc::vec![0usize; l.count + 1];
     dtv[0] = l.count;

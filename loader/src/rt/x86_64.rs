@@ -37,7 +37,10 @@ impl Writable {
         }
         Err(Error::Reloc {
             obj: o.path.clone(),
-            detail: format!("relocation at offset 0x{:x} lies outside the writable segments", addr.wrapping_sub(o.base)),
+            detail: format!(
+                "relocation at offset 0x{:x} lies outside the writable segments",
+                addr.wrapping_sub(o.base)
+            ),
         })
     }
 }
@@ -107,7 +110,7 @@ pub unsafe fn relocate(ld: &Loader, i: usize, lazy: bool, st: &mut Stats) -> Res
         // GOT[1] identifies the object, GOT[2] is the resolver the PLT's
         // first entry jumps to.
         core::ptr::write((got + 8) as *mut usize, &**o as *const Object as usize);
-        core::ptr::write((got + 16) as *mut usize, lazy_trampoline as usize);
+        core::ptr::write((got + 16) as *mut usize, lazy_trampoline as *const () as usize);
     }
     if textrel {
         set_text_writable(o, false)?;
@@ -317,10 +320,10 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
             w.check(o, at, 16)?;
             let (f, arg) = match (def.sym, tls_of(ld, o, &def)?) {
                 (Some(s), Some(t)) => (
-                    tlsdesc_return as usize,
+                    tlsdesc_return as *const () as usize,
                     (s.st_value as usize).wrapping_add(addend as usize).wrapping_sub(t.offset),
                 ),
-                _ => (tlsdesc_undefweak as usize, addend as usize),
+                _ => (tlsdesc_undefweak as *const () as usize, addend as usize),
             };
             (at as *mut usize).write_unaligned(f);
             ((at + 8) as *mut usize).write_unaligned(arg);
@@ -361,7 +364,11 @@ unsafe fn copy(ld: &Loader, o: &Object, w: &Writable, r: &Rela, def: &Def) -> Re
     let size = (s.st_size.min(refsym.st_size)) as usize;
     if s.st_size > refsym.st_size {
         let name = o.syms.name(r.sym()).unwrap_or(b"");
-        crate::eprint!("{}: Symbol `{}' has different size in shared object, consider re-linking\n", B(&ld.prog), B(name));
+        crate::eprint!(
+            "{}: Symbol `{}' has different size in shared object, consider re-linking\n",
+            B(&ld.prog),
+            B(name)
+        );
     }
     let at = o.addr(r.r_offset);
     w.check(o, at, size)?;
@@ -524,7 +531,10 @@ extern "C" fn lazy_fixup(obj: *const Object, index: usize) -> usize {
         Err(e) => loader::fail(&ld.prog, &e),
     };
     let Some(r) = r else {
-        loader::fail(&ld.prog, &Error::Reloc { obj: o.path.clone(), detail: format!("PLT relocation index {index} out of range") });
+        loader::fail(
+            &ld.prog,
+            &Error::Reloc { obj: o.path.clone(), detail: format!("PLT relocation index {index} out of range") },
+        );
     };
     if r.kind() != elf::R_X86_64_JUMP_SLOT {
         loader::fail(&ld.prog, &bad_type(o, r.kind(), true));
@@ -574,7 +584,11 @@ extern "C" fn tls_get_addr_slow(ti: *const [usize; 2]) -> usize {
     // SAFETY: the caller passes a tls_index from a relocated GOT.
     let [module, _] = unsafe { *ti };
     let prog = loader::get().map_or(&b"shimld"[..], |l| &l.prog[..]);
-    crate::eprint!("{}: shimld: TLS module {} has no block in this thread (dynamic TLS is not supported yet)\n", B(prog), module);
+    crate::eprint!(
+        "{}: shimld: TLS module {} has no block in this thread (dynamic TLS is not supported yet)\n",
+        B(prog),
+        module
+    );
     sys::exit_group(127)
 }
 
