@@ -5,6 +5,8 @@
 # pattern rules are kept.
 .DEFAULT_GOAL := all
 .SECONDARY:
+# Build in parallel; the integration tests run make serially.
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 
 TESTPROGS := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 ifndef OUT

@@ -9,7 +9,10 @@ macro_rules! features {
     };
 }
 
-features!(hello);
+features!(
+    hello, reloc, ifunc, tls, lazy, hash, versions, weak, visibility, symbolic, interpose, initfini, start, search,
+    errors, staticexe, interp,
+);
 
 /// Every folder of testprogs/ with a `cases` file has its test above.
 #[test]

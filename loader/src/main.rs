@@ -213,9 +213,11 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         _ => proc_self_exe_dir(),
     };
     let tokens = Tokens { platform: platform(&st), ..Tokens::default() };
+    // An empty LD_LIBRARY_PATH counts as unset (empty entries inside a
+    // longer one mean the current directory).
     let library_path = opts
         .library_path
-        .or_else(|| st.getenv(b"LD_LIBRARY_PATH"))
+        .or_else(|| st.getenv(b"LD_LIBRARY_PATH").filter(|p| !p.is_empty()))
         .map(|p| search::split_dirs(p, b":;", exe_origin.as_deref(), &tokens))
         .unwrap_or_default();
     let cache_bytes = if opts.inhibit_cache { None } else { map_file(search::LD_SO_CACHE) };
@@ -332,6 +334,7 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     // SAFETY: written once, before the program runs.
     unsafe { __libc_stack_end = st.sp as usize };
     run_initializers(ld, &st);
+    check_code(ld, &ld.main().path, ld.main().entry);
     // SAFETY: the program is mapped, relocated and initialised, and the
     // stack holds its argc, argv, envp and auxv.
     unsafe { jump(st.sp, ld.main().entry, fini as *const () as usize) }
@@ -410,7 +413,18 @@ fn fd_path(fd: i32) -> Option<Vec<u8>> {
 
 fn map_error(path: &[u8], e: map::MapError) -> Error {
     match e {
+        map::MapError::Open(errno) if path.contains(&b'/') => {
+            Error::Load { name: path.to_vec(), what: "cannot open shared object file", errno: Some(errno) }
+        }
         map::MapError::Open(_) => Error::load(path, "cannot open shared object file"),
+        map::MapError::Read(errno) => {
+            Error::Load { name: path.to_vec(), what: "cannot read file data", errno: Some(errno) }
+        }
+        map::MapError::Header(elf::HeaderError::WrongMachine) => Error::Load {
+            name: path.to_vec(),
+            what: "cannot open shared object file",
+            errno: Some(sys::Errno(sys::ENOENT)),
+        },
         map::MapError::Mmap(what, errno) => Error::Load { name: path.to_vec(), what, errno: Some(errno) },
         e => Error::load(path, e.message()),
     }
@@ -478,6 +492,9 @@ fn enter_static(mut st: Stack, opts: &Options, prog: &Prog, exe: Object) -> ! {
     st.set_aux(process::AT_EXECFN, prog.execfn as usize);
     st.set_aux(process::AT_BASE, 0);
     let entry = exe.entry;
+    if !exe.is_code(entry) {
+        loader::fail(&prog.name, &Error::load(&prog.path, "entry point lies outside the code segments"));
+    }
     make_stack_executable(core::slice::from_ref(&Box::new(exe)), &st);
     // SAFETY: the program is mapped and the stack is as the kernel builds it.
     unsafe { jump(st.sp, entry, 0) }
@@ -631,7 +648,8 @@ fn list_unloadable(prog: &Prog, e: &Error) {
             eprint!("\tnot a dynamic executable\n");
             sys::exit_group(1)
         }
-        Error::Load { what: "cannot open shared object file", .. } => {
+        Error::Load { what: "cannot open shared object file", .. }
+        | Error::Load { what: "cannot read file data", .. } => {
             let why = match sys::stat(&prog.path) {
                 Err(e) => e.text(),
                 Ok(_) => "cannot open file",
@@ -763,7 +781,7 @@ fn run_initializers(ld: &'static Loader, st: &Stack) {
     }
 }
 
-fn call_init(ld: &Loader, o: &Object, args: (i32, *const *const u8, *const *const u8)) {
+fn call_init(ld: &'static Loader, o: &Object, args: (i32, *const *const u8, *const *const u8)) {
     if o.init_called.swap(true, Ordering::AcqRel) {
         return;
     }
@@ -775,6 +793,7 @@ fn call_init(ld: &Loader, o: &Object, args: (i32, *const *const u8, *const *cons
         debug!(cat::INIT, "calling init: {}", B(&o.path));
     }
     if o.d.init != 0 {
+        check_code(ld, &o.path, o.addr(o.d.init));
         // SAFETY: DT_INIT of a relocated object.
         let f: InitFn = unsafe { core::mem::transmute(o.addr(o.d.init)) };
         f(args.0, args.1, args.2);
@@ -787,14 +806,29 @@ fn call_init(ld: &Loader, o: &Object, args: (i32, *const *const u8, *const *cons
 }
 
 /// The function pointers of an init or fini array; null and -1 entries
-/// are skipped.
-fn fn_table(ld: &Loader, o: &Object, t: shimld::dynamic::Table) -> impl Iterator<Item = usize> + 'static {
+/// are skipped. A pointer outside every executable segment means a damaged
+/// object: that is an error here rather than a crash in the call.
+fn fn_table(ld: &'static Loader, o: &Object, t: shimld::dynamic::Table) -> impl Iterator<Item = usize> + 'static {
     let table: &'static [usize] = match o.image.table::<usize>(t.addr, t.size / 8) {
         Some(t) => t,
         None if t.size == 0 => &[],
         None => loader::fail(&ld.prog, &Error::load(&o.path, "init or fini array lies outside the loaded segments")),
     };
-    table.iter().copied().filter(|&f| f != 0 && f != usize::MAX)
+    let path = o.path.clone();
+    table.iter().copied().filter(|&f| f != 0 && f != usize::MAX).inspect(move |&f| check_code(ld, &path, f))
+}
+
+/// Fails unless `addr` is code of a loaded object.
+fn check_code(ld: &Loader, path: &[u8], addr: usize) {
+    if !ld.objs.iter().any(|o| o.is_code(addr)) {
+        loader::fail(
+            &ld.prog,
+            &Error::Reloc {
+                obj: path.to_vec(),
+                detail: alloc::format!("function address 0x{addr:x} lies outside the code segments"),
+            },
+        );
+    }
 }
 
 static FINI_STARTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
@@ -824,6 +858,7 @@ extern "C" fn fini() {
             f();
         }
         if o.d.fini != 0 {
+            check_code(ld, &o.path, o.addr(o.d.fini));
             // SAFETY: DT_FINI of a relocated object.
             let f: extern "C" fn() = unsafe { core::mem::transmute(o.addr(o.d.fini)) };
             f();

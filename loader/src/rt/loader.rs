@@ -49,13 +49,9 @@ impl Error {
 pub fn fail(prog: &[u8], e: &Error) -> ! {
     match e {
         Error::Load { name, what, errno } => match errno {
-            Some(er) => crate::eprint!(
-                "{}: error while loading shared libraries: {}: {}: {}\n",
-                B(prog),
-                B(name),
-                what,
-                er.text()
-            ),
+            Some(er) => {
+                crate::eprint!("{}: error while loading shared libraries: {}: {}: {}\n", B(prog), B(name), what, er)
+            }
             None => crate::eprint!("{}: error while loading shared libraries: {}: {}\n", B(prog), B(name), what),
         },
         Error::Undefined { obj, name, version } => match version {
@@ -253,10 +249,14 @@ impl Loader {
         let symbolic = self.objs[from].d.symbolic && self.objs[from].kind != Kind::Exec;
         let first = symbolic.then_some(from);
         let mut weak = None;
+        let trace = super::out::enabled(cat::SYMBOLS);
         for i in first.into_iter().chain(self.scope.iter().copied()) {
             let o = &self.objs[i];
             if class == Class::Copy && o.kind == Kind::Exec {
                 continue;
+            }
+            if trace {
+                debug!(cat::SYMBOLS, "symbol={};  lookup in file={} [0]", B(name), B(&o.path));
             }
             let Some(j) = o.syms.lookup(&mut n, &want) else {
                 continue;
@@ -346,7 +346,11 @@ impl Host for RtHost {
                 Ok((f, id))
             }
             Err(map::MapError::Open(e)) => Err(OpenError::NotFound(e.0)),
+            // ld.so passes over objects for another machine as if absent,
+            // and names only a wrong class if nothing else is found.
+            Err(map::MapError::Header(shimld::elf::HeaderError::WrongMachine)) => Err(OpenError::NotFound(sys::ENOENT)),
             Err(map::MapError::Header(h)) if h.skip_in_search() => Err(OpenError::Skip(h.message())),
+            Err(map::MapError::Read(_)) => Err(OpenError::Bad("cannot read file data: Error 21")),
             Err(e) => Err(OpenError::Bad(e.message())),
         }
     }

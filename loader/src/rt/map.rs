@@ -33,6 +33,8 @@ impl Drop for ElfFile {
 #[derive(Clone, Copy, Debug)]
 pub enum MapError {
     Open(Errno),
+    /// The file opened but cannot be read (a directory).
+    Read(Errno),
     Header(elf::HeaderError),
     Bad(&'static str),
     Mmap(&'static str, Errno),
@@ -42,6 +44,7 @@ impl MapError {
     pub fn message(&self) -> &'static str {
         match self {
             MapError::Open(_) => "cannot open shared object file",
+            MapError::Read(_) => "cannot read file data",
             MapError::Header(h) => h.message(),
             MapError::Bad(s) => s,
             MapError::Mmap(s, _) => s,
@@ -69,7 +72,7 @@ pub fn open_elf(path: &[u8]) -> Result<ElfFile, MapError> {
     let mut f = ElfFile { fd, ehdr: Ehdr::default(), phdrs: PhdrList::new(), size: 0, dev: 0, ino: 0 };
     let st = sys::fstat(fd).map_err(MapError::Open)?;
     if st.st_mode & sys::S_IFMT == sys::S_IFDIR {
-        return Err(MapError::Open(Errno(21)));
+        return Err(MapError::Read(Errno(21)));
     }
     f.size = st.st_size as u64;
     f.dev = st.st_dev;

@@ -147,6 +147,9 @@ impl Object {
                     });
                 }
                 elf::PT_GNU_RELRO if p.p_memsz > 0 => {
+                    if !self.image.contains(p.p_vaddr, p.p_memsz) {
+                        return Err("PT_GNU_RELRO lies outside the loaded segments");
+                    }
                     let start = super::sys::page_down(self.base.wrapping_add(p.p_vaddr as usize));
                     let end = super::sys::page_down(self.base.wrapping_add((p.p_vaddr + p.p_memsz) as usize));
                     if end > start {
@@ -191,6 +194,16 @@ impl Object {
     /// The address `vaddr` of this object maps to.
     pub fn addr(&self, vaddr: u64) -> usize {
         self.base.wrapping_add(vaddr as usize)
+    }
+
+    /// Whether `addr` lies in one of this object's executable segments.
+    pub fn is_code(&self, addr: usize) -> bool {
+        self.phdrs.iter().any(|p| {
+            p.p_type == elf::PT_LOAD && p.p_flags & elf::PF_X != 0 && {
+                let start = self.addr(p.p_vaddr);
+                addr >= start && addr < start.wrapping_add(p.p_memsz as usize)
+            }
+        })
     }
 
     /// The soname, or else the last path component.

@@ -46,6 +46,17 @@ impl Errno {
     }
 }
 
+/// How ld.so words an error number in its messages: it knows six texts
+/// and calls the rest "Error N".
+impl core::fmt::Display for Errno {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match self.0 {
+            1 | ENOENT | EIO | ENOMEM | EACCES | EINVAL => f.write_str(self.text()),
+            n => write!(f, "Error {n}"),
+        }
+    }
+}
+
 pub type Result<T> = core::result::Result<T, Errno>;
 
 const SYS_WRITE: usize = 1;
