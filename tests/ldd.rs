@@ -113,3 +113,27 @@ fn non_programs() {
     assert_eq!(ours.stderr, format!("shimld: {}: No such file or directory\n", missing.display()));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// With shimld as a program's PT_INTERP, LD_TRACE_LOADED_OBJECTS=1 makes it
+/// list instead of run, as ldd makes ld.so do: the same list as for the
+/// same program with glibc's interpreter, the interpreter line aside.
+#[test]
+fn list_as_interpreter() {
+    let out = common::build_testprog("interp");
+    let shimld = common::shimld();
+    for prog in ["interp-plain", "interp-lib", "interp-tls"] {
+        let native = common::run(
+            Command::new(format!("./{prog}")).current_dir(&out).env_clear().env("LD_TRACE_LOADED_OBJECTS", "1"),
+        );
+        let ours = common::run(
+            Command::new(format!("./{prog}-via-shimld"))
+                .current_dir(&out)
+                .env_clear()
+                .env("LD_TRACE_LOADED_OBJECTS", "1"),
+        );
+        assert_eq!(native.status, Some(0), "{prog}: {}", native.stderr);
+        let ours_text = strip_addresses(&ours.stdout).replace(&shimld.display().to_string(), common::LDSO);
+        assert_eq!(ours_text, strip_addresses(&native.stdout), "{prog}: {}", ours.stderr);
+        assert_eq!(ours.status, native.status);
+    }
+}
