@@ -16,4 +16,5 @@ pub mod dynamic;
 pub mod elf;
 pub mod image;
 pub mod search;
+pub mod stub;
 pub mod symtab;

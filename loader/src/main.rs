@@ -239,24 +239,14 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         sys::exit_group(0);
     }
 
-    // The glibc core needs glibc's own ld.so (the handover); not yet.
-    if let Some(n) = c
-        .nodes
-        .iter()
-        .find(|n| n.names.iter().any(|m| m == b"libc.so.6") && n.meta.needed.iter().any(|d| d.starts_with(b"ld-linux")))
-    {
-        eprint!(
-            "shimld: {}: programs that use glibc ({}) need the ld.so handover, which is not implemented yet\n",
-            B(&prog.name),
-            B(&n.path)
-        );
-        sys::exit_group(127);
-    }
-
     let mut ld = Box::new(build_loader(c, &prog, &opts));
 
-    // 6. Versions and TLS.
+    // 6. Versions; a glibc program goes to its ld.so from here.
     check_versions(&ld);
+    let core = rt::handover::core_set(&ld.objs);
+    if !core.is_empty() {
+        rt::handover::start(ld, core, st, opts.prog_index, opts.argv0, direct, prog.execfn);
+    }
     let layout = tls::layout(&mut ld.objs);
     let random = st.aux(process::AT_RANDOM).map(|p| {
         // SAFETY: AT_RANDOM points at 16 random bytes on the initial stack.
@@ -689,8 +679,7 @@ fn build_loader(c: Closure<Box<Object>>, prog: &Prog, opts: &Options) -> Loader 
         bind_now: opts.bind_now,
         dynamic_weak: opts.dynamic_weak,
         init_order,
-        tls: None,
-        stats: Stats::default(),
+        ..Loader::empty()
     }
 }
 
@@ -742,7 +731,7 @@ fn check_versions(ld: &Loader) {
     }
 }
 
-fn print_statistics(ld: &Loader, st: &Stats) {
+pub(crate) fn print_statistics(ld: &Loader, st: &Stats) {
     if !rt::out::enabled(cat::STATISTICS) {
         return;
     }
@@ -760,9 +749,9 @@ fn print_statistics(ld: &Loader, st: &Stats) {
 // ---------------------------------------------------------------------------
 // 8. Initialisers, finalisers, and the jump.
 
-type InitFn = extern "C" fn(i32, *const *const u8, *const *const u8);
+pub(crate) type InitFn = extern "C" fn(i32, *const *const u8, *const *const u8);
 
-fn run_initializers(ld: &'static Loader, st: &Stack) {
+pub(crate) fn run_initializers(ld: &'static Loader, st: &Stack) {
     let args = (st.argc as i32, st.argv as *const *const u8, st.envp as *const *const u8);
     if let Some(o) = ld.objs.iter().rev().find(|o| o.d.flags_1 & elf::DF_1_INITFIRST != 0) {
         call_init(ld, o, args);
@@ -782,6 +771,10 @@ fn run_initializers(ld: &'static Loader, st: &Stack) {
 }
 
 fn call_init(ld: &'static Loader, o: &Object, args: (i32, *const *const u8, *const *const u8)) {
+    // The glibc core was initialised by its ld.so.
+    if matches!(o.kind, Kind::Core | Kind::Rtld) {
+        return;
+    }
     if o.init_called.swap(true, Ordering::AcqRel) {
         return;
     }
@@ -808,7 +801,11 @@ fn call_init(ld: &'static Loader, o: &Object, args: (i32, *const *const u8, *con
 /// The function pointers of an init or fini array; null and -1 entries
 /// are skipped. A pointer outside every executable segment means a damaged
 /// object: that is an error here rather than a crash in the call.
-fn fn_table(ld: &'static Loader, o: &Object, t: shimld::dynamic::Table) -> impl Iterator<Item = usize> + 'static {
+pub(crate) fn fn_table(
+    ld: &'static Loader,
+    o: &Object,
+    t: shimld::dynamic::Table,
+) -> impl Iterator<Item = usize> + 'static {
     let table: &'static [usize] = match o.image.table::<usize>(t.addr, t.size / 8) {
         Some(t) => t,
         None if t.size == 0 => &[],
@@ -819,7 +816,7 @@ fn fn_table(ld: &'static Loader, o: &Object, t: shimld::dynamic::Table) -> impl 
 }
 
 /// Fails unless `addr` is code of a loaded object.
-fn check_code(ld: &Loader, path: &[u8], addr: usize) {
+pub(crate) fn check_code(ld: &Loader, path: &[u8], addr: usize) {
     if !ld.objs.iter().any(|o| o.is_code(addr)) {
         loader::fail(
             &ld.prog,
@@ -836,7 +833,7 @@ static FINI_STARTED: core::sync::atomic::AtomicBool = core::sync::atomic::Atomic
 /// The fini function passed to the program in %rdx (libc registers it with
 /// atexit): runs the finalisers of every initialised object, the program
 /// first and each object before its dependencies, as ld.so's `_dl_fini`.
-extern "C" fn fini() {
+pub(crate) extern "C" fn fini() {
     if FINI_STARTED.swap(true, Ordering::AcqRel) {
         return;
     }
@@ -872,7 +869,7 @@ extern "C" fn fini() {
 /// # Safety
 /// `sp` must point at a valid initial stack and `entry` at the program's
 /// entry point.
-unsafe fn jump(sp: *mut usize, entry: usize, rdx: usize) -> ! {
+pub(crate) unsafe fn jump(sp: *mut usize, entry: usize, rdx: usize) -> ! {
     asm!(
         "mov rsp, {sp}",
         "xor eax, eax",

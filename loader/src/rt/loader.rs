@@ -105,6 +105,13 @@ pub struct Loader {
     pub init_order: Vec<usize>,
     pub tls: Option<tls::Block>,
     pub stats: Stats,
+    /// For glibc programs: which objects are the core, which ld.so loaded.
+    pub core: Vec<bool>,
+    /// The executable's COPY relocations that ld.so performed (through the
+    /// stub), by offset.
+    pub skip_copies: alloc::collections::BTreeSet<u64>,
+    /// The stub's program headers, which glibc reports as the program's.
+    pub stub_phdr: usize,
 }
 
 /// The loader state, published for the lazy-binding resolver and the fini
@@ -127,6 +134,29 @@ pub fn get() -> Option<&'static Loader> {
 }
 
 impl Loader {
+    pub fn empty() -> Loader {
+        Loader {
+            objs: Vec::new(),
+            scope: Vec::new(),
+            prog: Vec::new(),
+            bind_now: false,
+            dynamic_weak: false,
+            init_order: Vec::new(),
+            tls: None,
+            stats: Stats::default(),
+            core: Vec::new(),
+            skip_copies: Default::default(),
+            stub_phdr: 0,
+        }
+    }
+
+    /// Looks `name` up (unversioned) in object `i` alone.
+    pub fn lookup_in(&self, i: usize, name: &[u8]) -> Option<Def> {
+        let o = &self.objs[i];
+        let j = o.syms.lookup(&mut Name::new(name), &Want { version: None, plt: false })?;
+        Some(Def { obj: i, sym: Some(&o.syms.syms[j as usize]) })
+    }
+
     /// The address a definition stands for, calling an IFUNC resolver if
     /// the symbol is one.
     pub fn value(&self, def: &Def) -> usize {

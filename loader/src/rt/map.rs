@@ -264,7 +264,9 @@ fn map_each(f: &ElfFile, base: usize) -> Result<(), MapError> {
             anon_from = page_down(vaddr);
         }
         if mem_end > file_end {
-            let zero_to = anon_from.min(mem_end);
+            // Clear to the end of the page, as the kernel and ld.so do: ld.so's
+            // early allocator takes memory after its bss on that page as zero.
+            let zero_to = anon_from;
             if zero_to > zero_from {
                 let writable = prot & sys::PROT_WRITE != 0;
                 let page = page_down(zero_from);

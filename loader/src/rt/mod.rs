@@ -4,6 +4,8 @@
 //! which invariant it relies on.
 
 pub mod alloc;
+pub mod dl;
+pub mod handover;
 pub mod loader;
 pub mod map;
 pub mod mem;

@@ -16,6 +16,9 @@ pub enum Kind {
     Lib,
     /// shimld itself, standing in for the dynamic linker.
     Rtld,
+    /// An object of the glibc core, which glibc's own ld.so loaded,
+    /// relocated and initialised (the handover).
+    Core,
 }
 
 /// An object's PT_TLS segment and, once laid out, its module id and offset.
@@ -30,6 +33,9 @@ pub struct Tls {
     pub modid: usize,
     /// Distance of the block below the thread pointer.
     pub offset: usize,
+    /// Where the object's block starts inside its module's block: 0, except
+    /// in the handover, where every library's block lies inside module 1.
+    pub block_off: usize,
 }
 
 pub struct Object {
@@ -37,6 +43,10 @@ pub struct Object {
     pub idx: usize,
     pub kind: Kind,
     pub path: Vec<u8>,
+    /// The path with a terminating NUL, for C callers.
+    pub cpath: Vec<u8>,
+    /// The public link_map fields, for handles and dl_find_object.
+    pub lm: super::dl::LinkMap,
     /// Load bias: an address in the object is `base + vaddr`.
     pub base: usize,
     pub map_start: usize,
@@ -80,10 +90,14 @@ impl Object {
     ) -> Result<Object, &'static str> {
         let span = map::check_loads(&phdrs, None).map_err(|e| e.message())?;
         let image = Image::mapped(base, &phdrs);
+        let mut cpath = path.clone();
+        cpath.push(0);
         let mut o = Object {
             idx: 0,
             kind,
             path,
+            cpath,
+            lm: super::dl::LinkMap::default(),
             base,
             map_start: base.wrapping_add(sys_page_down(span.lo as usize)),
             map_end: base.wrapping_add(super::sys::page_up(span.hi as usize)),
@@ -103,8 +117,46 @@ impl Object {
             relocated: core::sync::atomic::AtomicBool::new(false),
             init_called: core::sync::atomic::AtomicBool::new(false),
         };
-        o.read_headers()?;
+        o.read_headers(None)?;
         Ok(o)
+    }
+
+    /// Describes this object as mapped again at `base` (by ld.so, for the
+    /// handover), keeping the dynamic section decoded from the file: ld.so
+    /// rewrites a writable `.dynamic` in place, so it is not read again.
+    ///
+    /// # Safety
+    /// As for `from_mapped`, for the new base.
+    pub unsafe fn rebase(&mut self, kind: Kind, base: usize) -> Result<(), &'static str> {
+        let span = map::check_loads(&self.phdrs, None).map_err(|e| e.message())?;
+        self.kind = kind;
+        self.entry = base.wrapping_add(self.entry.wrapping_sub(self.base));
+        if self.phdr_addr != 0 {
+            self.phdr_addr = base.wrapping_add(self.phdr_addr.wrapping_sub(self.base));
+        }
+        self.base = base;
+        self.map_start = base.wrapping_add(sys_page_down(span.lo as usize));
+        self.map_end = base.wrapping_add(super::sys::page_up(span.hi as usize));
+        self.owned = false;
+        self.image = Image::mapped(base, &self.phdrs);
+        self.tls = None;
+        self.relro = None;
+        let d = core::mem::take(&mut self.d);
+        self.read_headers(Some(d))
+    }
+
+    /// Unmaps an object shimld mapped. Its tables must not be used until it
+    /// is rebased.
+    ///
+    /// # Safety
+    /// Nothing may use the object's memory afterwards.
+    pub unsafe fn unmap(&mut self) {
+        if self.owned {
+            let _ = super::sys::munmap(self.map_start, self.map_end - self.map_start);
+            self.owned = false;
+        }
+        self.syms = SymTab::empty(&[]);
+        self.image = Image::mapped(0, &[]);
     }
 
     /// Maps an opened file.
@@ -121,7 +173,7 @@ impl Object {
         Ok(o)
     }
 
-    fn read_headers(&mut self) -> Result<(), &'static str> {
+    fn read_headers(&mut self, known: Option<DynInfo>) -> Result<(), &'static str> {
         for p in &self.phdrs {
             match p.p_type {
                 elf::PT_DYNAMIC => self.dynamic = Some(*p),
@@ -144,6 +196,7 @@ impl Object {
                         firstbyte: (p.p_vaddr & (align - 1)) as usize,
                         modid: 0,
                         offset: 0,
+                        block_off: 0,
                     });
                 }
                 elf::PT_GNU_RELRO if p.p_memsz > 0 => {
@@ -167,7 +220,10 @@ impl Object {
             }
         }
         if let Some(dynamic) = self.dynamic {
-            self.d = DynInfo::parse(&self.image, &dynamic).map_err(|e| e.message())?;
+            self.d = match known {
+                Some(d) => d,
+                None => DynInfo::parse(&self.image, &dynamic).map_err(|e| e.message())?,
+            };
             let strtab = self.d.strtab(&self.image).map_err(|e| e.message())?;
             self.syms = SymTab::new(&self.image, &self.d, strtab).map_err(|e| e.message())?;
         }

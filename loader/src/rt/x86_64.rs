@@ -260,6 +260,9 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
         | elf::R_X86_64_SIZE64 => Class::Normal,
         k => return Err(bad_type(o, k, false)),
     };
+    if kind == elf::R_X86_64_COPY && o.kind == super::object::Kind::Exec && ld.skip_copies.contains(&r.r_offset) {
+        return Ok(());
+    }
     let def = ld.resolve(i, r.sym(), class, st)?;
     let value = || ld.value_for(i, &def, o.syms.name(r.sym()).unwrap_or(b""));
     match kind {
@@ -304,9 +307,10 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
             }
         }
         elf::R_X86_64_DTPOFF64 => {
-            if let (Some(s), Some(_)) = (def.sym, tls_of(ld, o, &def)?) {
+            if let (Some(s), Some(t)) = (def.sym, tls_of(ld, o, &def)?) {
                 w.check(o, at, 8)?;
-                (at as *mut usize).write_unaligned((s.st_value as usize).wrapping_add(addend as usize));
+                let v = t.block_off.wrapping_add(s.st_value as usize).wrapping_add(addend as usize);
+                (at as *mut usize).write_unaligned(v);
             }
         }
         elf::R_X86_64_TPOFF64 => {

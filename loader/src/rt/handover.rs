@@ -1,0 +1,593 @@
+//! The ld.so handover: how shimld runs programs that use glibc.
+//!
+//! libc.so.6 depends on the internals of its own ld.so, so shimld lets the
+//! program's own ld.so load and initialise the glibc core (ld.so, libc and
+//! the rest of the glibc family, and libgcc_s), and does everything else
+//! itself. The sequence (see shared/design/handover.md):
+//!
+//! 1. The closure is already found and mapped. Decide which objects are
+//!    core; unmap shimld's mappings of those (ld.so maps them again).
+//! 2. Lay out module 1 of TLS: the libraries' blocks at the bottom, the
+//!    program's block at the top, where its local-exec code expects it.
+//! 3. Build the stub main program: DT_NEEDED for the core objects by path,
+//!    exports for the program's COPY-relocated variables (with COPY
+//!    relocations, so ld.so fills them) and for every definition of ours
+//!    that interposes the core's, init and fini trampolines, PT_TLS.
+//! 4. Map the program's ld.so and enter it as the kernel would, with the
+//!    auxiliary vector describing the stub.
+//! 5. ld.so loads, relocates and initialises the core and jumps to the
+//!    stub's entry: `continuation`. There shimld finds the core through
+//!    `_r_debug`, relocates and initialises every other object, puts the
+//!    program's own headers back into the auxiliary vector, and jumps to
+//!    the program's entry with ld.so's `_dl_fini` in %rdx.
+//! 6. libc runs the program's constructors through the stub's init
+//!    trampoline (glibc 2.34 and later; older programs run their own), and
+//!    `_dl_fini` runs the stub's fini trampoline, which runs the program's
+//!    and the libraries' finalisers.
+
+use super::loader::{self, Class, Error, Loader, Stats};
+use super::map;
+use super::object::{Kind, Object};
+use super::out::{cat, B};
+use super::process::{self, Stack};
+use super::sys;
+use crate::debug;
+use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
+use core::arch::naked_asm;
+use core::sync::atomic::Ordering;
+use shimld::elf::{self, Rela};
+use shimld::stub::{self, Export, Spec};
+
+/// Sonames of the glibc family that are core even without GLIBC_PRIVATE
+/// imports, and libgcc_s, the one unwinder of the process.
+const CORE_SONAMES: &[&[u8]] = &[
+    b"libc.so.6",
+    b"libpthread.so.0",
+    b"libdl.so.2",
+    b"libm.so.6",
+    b"librt.so.1",
+    b"libresolv.so.2",
+    b"libutil.so.1",
+    b"libanl.so.1",
+    b"libnsl.so.1",
+    b"libBrokenLocale.so.1",
+    b"libgcc_s.so.1",
+];
+
+/// Which objects are core: glibc's (by soname, or by importing a
+/// GLIBC_PRIVATE symbol), ld.so, libgcc_s, and anything a core object
+/// needs. Empty if the program does not use glibc.
+pub fn core_set(objs: &[Box<Object>]) -> Vec<bool> {
+    let mut core: Vec<bool> = objs
+        .iter()
+        .map(|o| {
+            o.kind == Kind::Rtld
+                || CORE_SONAMES.contains(&o.short_name())
+                || o.syms.requirements().any(|v| v.name == b"GLIBC_PRIVATE")
+        })
+        .collect();
+    // A real glibc imports ld.so's GLIBC_PRIVATE symbols; a libc.so.6 that
+    // does not (a test's stand-in, say) is an ordinary library.
+    if !objs.iter().any(|o| o.syms.requirements().any(|v| v.name == b"GLIBC_PRIVATE")) {
+        return Vec::new();
+    }
+    // Whatever a core object needs, ld.so loads too.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 0..objs.len() {
+            if core[i] {
+                for &d in &objs[i].deps {
+                    if !core[d] {
+                        core[d] = true;
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    core
+}
+
+/// What the continuation needs, kept from before the handover.
+struct State {
+    ld: Box<Loader>,
+    core: Vec<bool>,
+    stub_base: usize,
+    layout: stub::Layout,
+    /// Module 1's distance below the thread pointer, if the stub has TLS.
+    tls_off: Option<usize>,
+    /// The executable's COPY relocations that ld.so performed.
+    copies_done: BTreeSet<u64>,
+    /// Environment entries renamed so that ld.so does not act on them.
+    hidden_env: Vec<*mut u8>,
+    direct: bool,
+    prog_phdr: usize,
+    prog_phnum: usize,
+}
+
+static mut STATE: Option<Box<State>> = None;
+
+/// The names ld.so must not see in the environment: shimld has already
+/// acted on them (LD_PRELOAD objects are loaded, as non-core objects).
+const HIDE_ENV: &[&[u8]] = &[b"LD_PRELOAD="];
+
+fn round_up(x: usize, a: usize) -> usize {
+    x.wrapping_add(a - 1) & !(a - 1)
+}
+
+/// Lays out module 1: each library's block at an aligned offset from the
+/// bottom, the program's block where glibc would put it as the only module.
+/// Returns the stub's TLS segment and module 1's distance below the thread
+/// pointer.
+fn tls_layout(ld: &mut Loader, core: &[bool]) -> Option<(stub::Tls, usize)> {
+    let exe_tls = ld.objs[0].tls;
+    let mut align = exe_tls.map_or(1, |t| t.align);
+    let mut r = 0usize;
+    let mut libs = Vec::new();
+    for (i, o) in ld.objs.iter().enumerate().skip(1) {
+        if core[i] {
+            continue;
+        }
+        if let Some(t) = o.tls {
+            r = round_up(r, t.align);
+            libs.push((i, r));
+            r += t.memsz;
+            align = align.max(t.align);
+        }
+    }
+    if exe_tls.is_none() && libs.is_empty() {
+        return None;
+    }
+    // The program's offset as the linker assumed it (glibc's formula for
+    // the first module).
+    let off_p = exe_tls.map_or(0, |t| {
+        let fb = t.firstbyte.wrapping_neg() & (t.align - 1);
+        round_up(t.memsz.wrapping_sub(fb), t.align).wrapping_add(fb)
+    });
+    let off1 = round_up(off_p + r, align);
+    let mut image = Vec::new();
+    for &(i, at) in &libs {
+        let t = ld.objs[i].tls.as_mut().unwrap();
+        t.modid = 1;
+        t.block_off = at;
+        t.offset = off1 - at;
+    }
+    if let Some(t) = ld.objs[0].tls.as_mut() {
+        t.modid = 1;
+        t.block_off = off1 - off_p;
+        t.offset = off_p;
+    }
+    // The image covers every block's initialised data; the rest is zero.
+    for o in ld.objs.iter() {
+        if let Some(t) = o.tls.filter(|t| t.modid == 1 && t.filesz > 0) {
+            let end = t.block_off + t.filesz;
+            if image.len() < end {
+                image.resize(end, 0);
+            }
+        }
+    }
+    Some((stub::Tls { memsz: off1, align, image }, off1))
+}
+
+/// Copies each TLS block's initial data into `dst` (the stub's image, or
+/// a thread's live module-1 block).
+fn fill_tls(objs: &[Box<Object>], dst: *mut u8) {
+    for o in objs {
+        if let Some(t) = o.tls.filter(|t| t.modid == 1 && t.filesz > 0 && o.kind != Kind::Core) {
+            // SAFETY: dst spans the whole image (tls_layout sized it to cover
+            // every block's data), and t.image lies in the object's mapping.
+            unsafe { core::ptr::copy_nonoverlapping(t.image as *const u8, dst.add(t.block_off), t.filesz) };
+        }
+    }
+}
+
+/// The symbols the stub must export: the program's COPY-relocated
+/// variables defined in the core (with a COPY relocation each), and every
+/// definition in a non-core object that a core object's references would
+/// bind to natively (an interposer: a program's malloc, say).
+fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSet<u64>) {
+    let mut exports: Vec<Export> = Vec::new();
+    let mut copies = Vec::new();
+    let mut copies_done = BTreeSet::new();
+    let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
+    let mut st = Stats::default();
+    let exe = ld.main();
+    let relocs = |o: &Object| -> Vec<&'static Rela> {
+        let mut v: Vec<&'static Rela> = Vec::new();
+        if let Some(t) = o.image.table::<Rela>(o.d.rela.addr, o.d.rela.size / 24) {
+            v.extend(t.iter());
+        }
+        if let Ok(t) = super::x86_64::jmprel(o) {
+            v.extend(t.iter());
+        }
+        v
+    };
+    for r in relocs(exe).into_iter().filter(|r| r.kind() == elf::R_X86_64_COPY) {
+        let Some(name) = exe.syms.name(r.sym()) else { continue };
+        let Ok(def) = ld.resolve(0, r.sym(), Class::Copy, &mut st) else { continue };
+        if def.sym.is_none() || !core[def.obj] {
+            continue;
+        }
+        let refsym = exe.syms.syms[r.sym() as usize];
+        // The stub names its core objects by path, and ld.so matches a
+        // version requirement's file against those names, not the soname.
+        let version = exe.syms.wanted_version(r.sym()).map(|v| {
+            let file = v.file.unwrap_or(b"");
+            let path =
+                ld.objs.iter().enumerate().find(|(i, o)| core[*i] && o.short_name() == file).map(|(_, o)| &o.path[..]);
+            (path.unwrap_or(file).to_vec(), v.name.to_vec())
+        });
+        copies.push(stub::Copy { sym: exports.len(), addr: exe.addr(r.r_offset) });
+        copies_done.insert(r.r_offset);
+        seen.insert(name);
+        exports.push(Export {
+            name: name.to_vec(),
+            addr: exe.addr(r.r_offset),
+            size: refsym.st_size,
+            kind: elf::STT_OBJECT,
+            version,
+        });
+    }
+    for (i, o) in ld.objs.iter().enumerate() {
+        if !core[i] || o.kind == Kind::Rtld {
+            continue;
+        }
+        for r in relocs(o) {
+            let idx = r.sym();
+            if idx == 0 || !matches!(r.kind(), elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT | elf::R_X86_64_64) {
+                continue;
+            }
+            let Some(sym) = o.syms.syms.get(idx as usize) else { continue };
+            if sym.bind() == elf::STB_LOCAL || sym.visibility() != elf::STV_DEFAULT {
+                continue;
+            }
+            let Some(name) = o.syms.name(idx) else { continue };
+            if seen.contains(name) {
+                continue;
+            }
+            let class = if r.kind() == elf::R_X86_64_JUMP_SLOT { Class::Plt } else { Class::Normal };
+            let Some(def) = ld.lookup(name, o.syms.wanted_version(idx), i, class) else { continue };
+            if core[def.obj] {
+                continue;
+            }
+            let Some(s) = def.sym else { continue };
+            seen.insert(name);
+            if s.kind() == elf::STT_GNU_IFUNC {
+                crate::eprint!(
+                    "shimld: warning: {} defines IFUNC `{}', which the glibc core uses; the core keeps its own\n",
+                    B(&ld.objs[def.obj].path),
+                    B(name)
+                );
+                continue;
+            }
+            debug!(
+                cat::BINDINGS,
+                "handover: {} interposes `{}' for the glibc core",
+                B(&ld.objs[def.obj].path),
+                B(name)
+            );
+            exports.push(Export {
+                name: name.to_vec(),
+                addr: ld.value(&def),
+                size: s.st_size,
+                kind: if s.kind() == elf::STT_FUNC { elf::STT_FUNC } else { elf::STT_OBJECT },
+                version: None,
+            });
+        }
+    }
+    for (name, f) in super::dl::core_exports() {
+        if !seen.contains(name) {
+            exports.push(Export { name: name.to_vec(), addr: f, size: 0, kind: elf::STT_FUNC, version: None });
+        }
+    }
+    (exports, copies, copies_done)
+}
+
+/// Hands the program over to its ld.so. Never returns: ld.so comes back
+/// through the stub's entry point, `continuation`.
+pub fn start(
+    mut ld: Box<Loader>,
+    core: Vec<bool>,
+    mut st: Stack,
+    prog_index: usize,
+    argv0: Option<*const u8>,
+    direct: bool,
+    execfn: *const u8,
+) -> ! {
+    // 1. The core is ld.so's to map.
+    let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld);
+    let interp = ld.main().interp.clone().unwrap_or_else(|| shimld::search::RTLD_PATH.to_vec());
+    // 2-3. TLS and the stub.
+    let tls = tls_layout(&mut ld, &core);
+    let (exports, copies, copies_done) = exports(&ld, &core);
+    let needed: Vec<Vec<u8>> = ld
+        .objs
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| core[*i] && o.kind != Kind::Rtld)
+        .map(|(_, o)| o.path.clone())
+        .collect();
+    for (i, o) in ld.objs.iter_mut().enumerate() {
+        if core[i] && o.kind != Kind::Rtld {
+            // SAFETY: nothing uses shimld's mapping of a core object again;
+            // its tables are read from ld.so's mapping after the handover.
+            unsafe { o.unmap() };
+        }
+    }
+    let tls_off = tls.as_ref().map(|(_, off)| *off);
+    let spec = Spec {
+        interp: interp.clone(),
+        needed,
+        exports,
+        copies,
+        entry: entry as *const () as usize,
+        init: stub_init as *const () as usize,
+        fini: stub_fini as *const () as usize,
+        tls: tls.map(|(t, _)| t),
+        exec_stack: ld.objs.iter().enumerate().any(|(i, o)| !core[i] && o.exec_stack),
+    };
+    let (_, lay0) = stub::build(&spec, 0);
+    let align = spec.tls.as_ref().map_or(sys::PAGE, |t| t.align.max(sys::PAGE));
+    // SAFETY: a fresh private mapping for the stub, kept for the process.
+    let mem = match unsafe {
+        sys::mmap(0, lay0.size + align, sys::PROT_READ | sys::PROT_WRITE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS, -1, 0)
+    } {
+        Ok(m) => m,
+        Err(e) => loader::fail(
+            &ld.prog,
+            &Error::Load { name: b"shimld".to_vec(), what: "cannot map the stub", errno: Some(e) },
+        ),
+    };
+    let stub_base = round_up(mem, align);
+    let (bytes, layout) = stub::build(&spec, stub_base);
+    // SAFETY: the mapping holds lay0.size (= bytes.len()) bytes from stub_base.
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), stub_base as *mut u8, bytes.len()) };
+    if let Some(off) = tls_off {
+        let _ = off;
+        fill_tls(&ld.objs, (stub_base + layout.tls_image) as *mut u8);
+    }
+    debug!(cat::FILES, "handover: stub at 0x{:x}, {} exports, ld.so {}", stub_base, spec.exports.len(), B(&interp));
+
+    // 4. ld.so, mapped as the kernel maps an interpreter.
+    let f = match map::open_elf(&interp) {
+        Ok(f) => f,
+        Err(e) => loader::fail(&ld.prog, &Error::load(&interp, e.message())),
+    };
+    let ldso = match Object::map(Kind::Core, interp.clone(), &f) {
+        Ok(o) => o,
+        Err(e) => loader::fail(&ld.prog, &Error::load(&interp, e.message())),
+    };
+    drop(f);
+    let ldso_base = ldso.base;
+    let ldso_entry = ldso.entry;
+    match rtld {
+        Some(r) => {
+            let idx = ld.objs[r].idx;
+            let deps = core::mem::take(&mut ld.objs[r].deps);
+            ld.objs[r] = Box::new(ldso);
+            ld.objs[r].idx = idx;
+            ld.objs[r].deps = deps;
+        }
+        None => loader::fail(&ld.prog, &Error::load(&interp, "the glibc core does not need ld.so")),
+    }
+    ld.stub_phdr = stub_base + layout.phdr;
+    let prog_phdr = ld.main().phdr_addr;
+    let prog_phnum = ld.main().phdrs.len();
+    if direct {
+        // SAFETY: nothing uses the old stack layout after this.
+        unsafe { st.drop_args(prog_index) };
+        if let Some(a) = argv0 {
+            st.set_argv0(a);
+        }
+    }
+    st.set_aux(process::AT_PHDR, stub_base + layout.phdr);
+    st.set_aux(process::AT_PHNUM, layout.phnum);
+    st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
+    st.set_aux(process::AT_ENTRY, entry as *const () as usize);
+    st.set_aux(process::AT_BASE, ldso_base);
+    if direct {
+        st.set_aux(process::AT_EXECFN, execfn as usize);
+    }
+    let mut hidden_env = Vec::new();
+    for i in 0..st.envc {
+        // SAFETY: envp entries are strings of the initial stack, writable.
+        let p = unsafe { *st.envp.add(i) } as *mut u8;
+        if HIDE_ENV.iter().any(|h| st.env(i).starts_with(h)) {
+            // SAFETY: the string starts with a non-empty name.
+            unsafe { *p = b'_' };
+            hidden_env.push(p);
+        }
+    }
+    // SAFETY: single-threaded; the state is read once, by the continuation.
+    unsafe {
+        STATE = Some(Box::new(State {
+            ld,
+            core,
+            stub_base,
+            layout,
+            tls_off,
+            copies_done,
+            hidden_env,
+            direct,
+            prog_phdr,
+            prog_phnum,
+        }))
+    };
+    // SAFETY: ld.so is mapped; the stack describes the stub as ld.so's
+    // program, as the kernel would have for a program with that PT_INTERP.
+    unsafe { crate::jump(st.sp, ldso_entry, 0) }
+}
+
+/// The stub's entry point, where ld.so jumps once the core is ready: the
+/// stack pointer at argc (16-byte aligned) and %rdx = ld.so's `_dl_fini`.
+#[unsafe(naked)]
+unsafe extern "C" fn entry() -> ! {
+    naked_asm!(
+        "mov rdi, rsp",
+        "mov rsi, rdx",
+        "and rsp, -16",
+        "call {cont}",
+        "ud2",
+        cont = sym continuation,
+    )
+}
+
+/// A link_map's public part (glibc's <link.h>).
+#[repr(C)]
+struct LinkMap {
+    l_addr: usize,
+    l_name: *const u8,
+    l_ld: usize,
+    l_next: *const LinkMap,
+    l_prev: *const LinkMap,
+}
+
+/// `struct r_debug`.
+#[repr(C)]
+struct RDebug {
+    r_version: i32,
+    r_map: *const LinkMap,
+}
+
+extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
+    // SAFETY: set by `start`, read once here, on the one thread there is.
+    let Some(mut s) = (unsafe { (*core::ptr::addr_of_mut!(STATE)).take() }) else {
+        crate::eprint!("shimld: the handover continuation ran without state\n");
+        sys::exit_group(127)
+    };
+    for &p in &s.hidden_env {
+        // SAFETY: restores the name changed in `start`.
+        unsafe { *p = b'L' };
+    }
+    // SAFETY: sp is the stack ld.so passes to the program's entry.
+    let mut st = unsafe { Stack::new(sp) };
+    let prog = s.ld.prog.clone();
+    // The core, as ld.so mapped it: the stub's DT_DEBUG holds &_r_debug.
+    let debug_slot = s.stub_base + s.layout.dynamic + 16 * s.layout.debug_index + 8;
+    // SAFETY: the slot is in the stub's dynamic section, which ld.so filled.
+    let r_debug = unsafe { *(debug_slot as *const *const RDebug) };
+    if r_debug.is_null() {
+        loader::fail(&prog, &Error::load(b"ld.so", "did not fill in DT_DEBUG"));
+    }
+    let mut maps: Vec<(Vec<u8>, usize)> = Vec::new();
+    // SAFETY: _r_debug and its map list are ld.so's, consistent at this
+    // point; only the public fields are read, and the walk is bounded.
+    unsafe {
+        let mut m = (*r_debug).r_map;
+        let mut n = 0;
+        while !m.is_null() && n < 4096 {
+            maps.push((process::cstr((*m).l_name).to_vec(), (*m).l_addr));
+            m = (*m).l_next;
+            n += 1;
+        }
+    }
+    let ld = &mut s.ld;
+    for i in 0..ld.objs.len() {
+        if !s.core[i] {
+            continue;
+        }
+        let path = &ld.objs[i].path;
+        let Some((_, base)) = maps.iter().find(|(n, _)| n == path) else {
+            loader::fail(&prog, &Error::load(path, "ld.so did not load this core object"));
+        };
+        let base = *base;
+        // SAFETY: ld.so mapped this object at `base` for good.
+        if let Err(e) = unsafe { ld.objs[i].rebase(Kind::Core, base) } {
+            loader::fail(&prog, &Error::load(&ld.objs[i].path, e));
+        }
+        ld.objs[i].relocated.store(true, Ordering::Release);
+    }
+    // Module 1 of TLS: check that glibc put it where the layout expects.
+    let tp: usize;
+    // SAFETY: reads the thread pointer ld.so set up.
+    unsafe { core::arch::asm!("mov {}, fs:0", out(reg) tp) };
+    if let Some(off) = s.tls_off {
+        if let Some(get) = ld.lookup(b"__tls_get_addr", None, 0, Class::Normal) {
+            let f: extern "C" fn(*const [usize; 2]) -> usize =
+                // SAFETY: glibc's __tls_get_addr, relocated by ld.so.
+                unsafe { core::mem::transmute(ld.value(&get)) };
+            let block = f(&[1, 0]);
+            if block != tp.wrapping_sub(off) {
+                crate::eprint!(
+                    "shimld: glibc placed TLS module 1 at tp-{:#x}, not tp-{:#x}\n",
+                    tp.wrapping_sub(block),
+                    off
+                );
+                sys::exit_group(127);
+            }
+        }
+    }
+    // Relocate everything else, dependencies first.
+    let mut stats = Stats::default();
+    let order = ld.init_order.clone();
+    ld.skip_copies = core::mem::take(&mut s.copies_done);
+    for &i in &order {
+        if s.core[i] {
+            continue;
+        }
+        let lazy = !(ld.bind_now || ld.objs[i].d.bind_now);
+        debug!(cat::RELOC, "relocation processing: {}{}", B(&ld.objs[i].path), if lazy { " (lazy)" } else { "" });
+        // SAFETY: object i is mapped and unrelocated; its dependencies are
+        // relocated (by shimld, or by ld.so for the core).
+        if let Err(e) = unsafe { super::x86_64::relocate(ld, i, lazy, &mut stats) } {
+            loader::fail(&ld.prog, &e);
+        }
+        ld.objs[i].relocated.store(true, Ordering::Release);
+    }
+    // The relocated TLS data, for new threads (the stub's image) and this one.
+    if let Some(off) = s.tls_off {
+        fill_tls(&ld.objs, (s.stub_base + s.layout.tls_image) as *mut u8);
+        fill_tls(&ld.objs, tp.wrapping_sub(off) as *mut u8);
+    }
+    crate::print_statistics(ld, &stats);
+    ld.stats = stats;
+    let core = core::mem::take(&mut s.core);
+    let prog_phdr = s.prog_phdr;
+    let prog_phnum = s.prog_phnum;
+    let direct = s.direct;
+    ld.core = core;
+    let ld = loader::publish(core::mem::replace(&mut s.ld, Box::new(Loader::empty())));
+    // The program sees its own headers again.
+    let main = ld.main();
+    st.set_aux(process::AT_PHDR, prog_phdr);
+    st.set_aux(process::AT_PHNUM, prog_phnum);
+    st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
+    st.set_aux(process::AT_ENTRY, main.entry);
+    let _ = direct;
+    crate::run_initializers(ld, &st);
+    crate::check_code(ld, &main.path, main.entry);
+    // SAFETY: the program is mapped, relocated and initialised; the stack
+    // is the one ld.so prepared; %rdx carries ld.so's _dl_fini.
+    unsafe { crate::jump(st.sp, main.entry, dl_fini) }
+}
+
+/// The stub's DT_INIT_ARRAY entry, which libc (2.34 and later) calls as the
+/// main program's constructor: runs the program's DT_INIT and
+/// DT_INIT_ARRAY.
+extern "C" fn stub_init(argc: i32, argv: *const *const u8, envp: *const *const u8) {
+    let Some(ld) = loader::get() else { return };
+    let main = ld.main();
+    if main.d.init != 0 || main.d.init_array.size != 0 {
+        debug!(cat::INIT, "calling init: {}", B(&main.path));
+    }
+    if main.d.init != 0 {
+        crate::check_code(ld, &main.path, main.addr(main.d.init));
+        // SAFETY: DT_INIT of the relocated program.
+        let f: crate::InitFn = unsafe { core::mem::transmute(main.addr(main.d.init)) };
+        f(argc, argv, envp);
+    }
+    for f in crate::fn_table(ld, main, main.d.init_array) {
+        // SAFETY: an entry of the program's relocated DT_INIT_ARRAY.
+        let f: crate::InitFn = unsafe { core::mem::transmute(f) };
+        f(argc, argv, envp);
+    }
+}
+
+/// The stub's DT_FINI_ARRAY entry, which ld.so's `_dl_fini` calls first:
+/// the finalisers of the program and of every library shimld loaded.
+extern "C" fn stub_fini() {
+    crate::fini();
+}
