@@ -12,6 +12,8 @@ fn main() {
         &format!("-Wl,--version-script={exports}"),
         "-Wl,--export-dynamic-symbol=__tls_get_addr",
         "-Wl,--export-dynamic-symbol=__libc_stack_end",
+        "-Wl,--export-dynamic-symbol=dl*",
+        "-Wl,--export-dynamic-symbol=_dl_find_object",
         "-Wl,--hash-style=both",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");

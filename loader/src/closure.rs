@@ -150,6 +150,25 @@ pub struct Node<H> {
     pub missing: bool,
 }
 
+impl<H> Node<H> {
+    /// A node that stands for no file (keeps indices aligned with a list of
+    /// objects that has one more entry).
+    pub fn placeholder() -> Node<H> {
+        Node {
+            path: Vec::new(),
+            names: Vec::new(),
+            origin: None,
+            source: Source::Rtld,
+            loader: None,
+            id: None,
+            meta: Meta::default(),
+            deps: Vec::new(),
+            handle: None,
+            missing: true,
+        }
+    }
+}
+
 /// Why the closure could not be built.
 #[derive(Clone, Debug)]
 pub enum Error {
@@ -224,6 +243,12 @@ impl<H> Closure<H> {
             missing: false,
         });
         self.nodes.len() - 1
+    }
+
+    /// Why the last search passed over a candidate (another class), if it
+    /// did.
+    pub fn skipped_reason(&self) -> Option<&'static str> {
+        self.skipped
     }
 
     /// The node already loaded under `name` (as a path or a known name).

@@ -227,7 +227,10 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     let mut c: Closure<Box<Object>> = Closure::new();
     let meta = exe.meta();
     c.add(prog.path.clone(), Vec::new(), Source::Program, Some((Box::new(exe), meta)), None, &cfg);
-    c.nodes[0].origin = exe_origin;
+    c.nodes[0].origin = exe_origin.clone();
+    if let Some(o) = exe_origin {
+        PROGRAM_ORIGIN.store(Box::into_raw(Box::new(o)), Ordering::Release);
+    }
     load_preloads(&mut c, &mut host, &cfg, &opts, &prog);
     if let Err(e) = c.load_needed(&mut host, &cfg, 0, opts.list) {
         loader::fail(&prog.name, &closure_error(&c, e));
@@ -239,7 +242,8 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         sys::exit_group(0);
     }
 
-    let mut ld = Box::new(build_loader(c, &prog, &opts));
+    let mut ld = Box::new(build_loader(&mut c, &prog, &opts));
+    ld.dl = rt::lock::RecursiveMutex::new(Some(rt::dl::DlState::new(c, cfg, host)));
 
     // 6. Versions; a glibc program goes to its ld.so from here.
     check_versions(&ld);
@@ -276,7 +280,7 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         }
     }
     // SAFETY: the TCB is set up; nothing of shimld's uses %fs.
-    if let Err(e) = unsafe { sys::set_fs(block.tp) } {
+    if let Err(e) = unsafe { sys::set_fs(block.tp).map(|_| rt::lock::thread_pointer_ready()) } {
         loader::fail(
             &prog.name,
             &Error::Load { name: prog.name.clone(), what: "cannot set up thread pointer", errno: Some(e) },
@@ -320,7 +324,7 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         st.set_aux(process::AT_EXECFN, prog.execfn as usize);
         st.set_aux(process::AT_BASE, base);
     }
-    make_stack_executable(&ld.objs, &st);
+    make_stack_executable(ld.objs.iter().map(|o| &**o), &st);
     // SAFETY: written once, before the program runs.
     unsafe { __libc_stack_end = st.sp as usize };
     run_initializers(ld, &st);
@@ -485,15 +489,15 @@ fn enter_static(mut st: Stack, opts: &Options, prog: &Prog, exe: Object) -> ! {
     if !exe.is_code(entry) {
         loader::fail(&prog.name, &Error::load(&prog.path, "entry point lies outside the code segments"));
     }
-    make_stack_executable(core::slice::from_ref(&Box::new(exe)), &st);
+    make_stack_executable(core::iter::once(&exe), &st);
     // SAFETY: the program is mapped and the stack is as the kernel builds it.
     unsafe { jump(st.sp, entry, 0) }
 }
 
 /// Makes the stack executable if an object asks for it (PT_GNU_STACK with
 /// PF_X), as ld.so does.
-fn make_stack_executable(objs: &[Box<Object>], st: &Stack) {
-    if objs.iter().any(|o| o.exec_stack) {
+fn make_stack_executable<'a>(mut objs: impl Iterator<Item = &'a Object>, st: &Stack) {
+    if objs.any(|o| o.exec_stack) {
         let page = sys::page_down(st.sp as usize);
         // SAFETY: the stack is the process's; PROT_GROWSDOWN extends the
         // change to the whole stack mapping.
@@ -654,33 +658,36 @@ fn list_unloadable(prog: &Prog, e: &Error) {
 // ---------------------------------------------------------------------------
 // 6. Objects, versions.
 
-fn build_loader(c: Closure<Box<Object>>, prog: &Prog, opts: &Options) -> Loader {
+fn build_loader(c: &mut Closure<Box<Object>>, prog: &Prog, opts: &Options) -> Loader {
     let mut objs: Vec<Box<Object>> = Vec::new();
+    let mut ld = Loader::empty();
     // Node index -> object index (missing nodes exist only when listing).
     let mut map = alloc::vec![usize::MAX; c.nodes.len()];
     let mut deps = Vec::new();
-    for (ni, n) in c.nodes.into_iter().enumerate() {
-        let Some(mut o) = n.handle else { continue };
+    for (ni, n) in c.nodes.iter_mut().enumerate() {
+        let Some(mut o) = n.handle.take() else { continue };
         o.idx = objs.len();
         map[ni] = objs.len();
-        deps.push(n.deps);
+        deps.push(n.deps.clone());
         objs.push(o);
     }
     for (o, d) in objs.iter_mut().zip(deps) {
         o.deps = d.into_iter().map(|x| map[x]).filter(|&x| x != usize::MAX).collect();
     }
-    let scope: Vec<usize> = (0..objs.len()).collect();
-    let mut init_order = loader::sort(&objs, &scope);
-    init_order.reverse();
-    Loader {
-        objs,
-        scope,
-        prog: prog.name.clone(),
-        bind_now: opts.bind_now,
-        dynamic_weak: opts.dynamic_weak,
-        init_order,
-        ..Loader::empty()
+    for o in objs {
+        let i = o.idx;
+        ld.objs.push(o);
+        ld.scope.push(i);
     }
+    let scope: Vec<usize> = ld.scope.iter().copied().collect();
+    let mut init_order = loader::sort(&ld.objs, &scope);
+    init_order.reverse();
+    ld.prog = prog.name.clone();
+    ld.bind_now = opts.bind_now;
+    ld.dynamic_weak = opts.dynamic_weak;
+    ld.init_order = init_order;
+    rt::dl::relink(&ld);
+    ld
 }
 
 /// Checks that every version an object requires is defined by the object
@@ -752,7 +759,8 @@ pub(crate) fn print_statistics(ld: &Loader, st: &Stats) {
 pub(crate) type InitFn = extern "C" fn(i32, *const *const u8, *const *const u8);
 
 pub(crate) fn run_initializers(ld: &'static Loader, st: &Stack) {
-    let args = (st.argc as i32, st.argv as *const *const u8, st.envp as *const *const u8);
+    save_init_args(st);
+    let args = init_args();
     if let Some(o) = ld.objs.iter().rev().find(|o| o.d.flags_1 & elf::DF_1_INITFIRST != 0) {
         call_init(ld, o, args);
     }
@@ -770,7 +778,7 @@ pub(crate) fn run_initializers(ld: &'static Loader, st: &Stack) {
     }
 }
 
-fn call_init(ld: &'static Loader, o: &Object, args: (i32, *const *const u8, *const *const u8)) {
+pub(crate) fn call_init(ld: &'static Loader, o: &Object, args: (i32, *const *const u8, *const *const u8)) {
     // The glibc core was initialised by its ld.so.
     if matches!(o.kind, Kind::Core | Kind::Rtld) {
         return;
@@ -838,29 +846,76 @@ pub(crate) extern "C" fn fini() {
         return;
     }
     let Some(ld) = loader::get() else { return };
-    let order = loader::sort(&ld.objs, &ld.scope);
-    for i in order {
-        let o = &ld.objs[i];
-        if !o.init_called.swap(false, Ordering::AcqRel) {
-            continue;
-        }
-        if o.d.fini_array.size == 0 && o.d.fini == 0 {
-            continue;
-        }
-        debug!(cat::INIT, "calling fini: {} [0]", B(&o.path));
-        let fns: Vec<usize> = fn_table(ld, o, o.d.fini_array).collect();
-        for &f in fns.iter().rev() {
-            // SAFETY: an entry of a relocated DT_FINI_ARRAY.
-            let f: extern "C" fn() = unsafe { core::mem::transmute(f) };
-            f();
-        }
-        if o.d.fini != 0 {
-            check_code(ld, &o.path, o.addr(o.d.fini));
-            // SAFETY: DT_FINI of a relocated object.
-            let f: extern "C" fn() = unsafe { core::mem::transmute(o.addr(o.d.fini)) };
-            f();
-        }
+    let all: Vec<usize> = (0..ld.objs.len()).filter(|&i| !ld.objs[i].removed.load(Ordering::Acquire)).collect();
+    for i in loader::sort(&ld.objs, &all) {
+        call_fini(ld, &ld.objs[i]);
     }
+}
+
+/// Runs one object's finalisers (FINI_ARRAY backwards, then DT_FINI) if
+/// its initialisers ran.
+pub(crate) fn call_fini(ld: &'static Loader, o: &Object) {
+    if !o.init_called.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    if o.d.fini_array.size == 0 && o.d.fini == 0 {
+        return;
+    }
+    debug!(cat::INIT, "calling fini: {} [0]", B(&o.path));
+    let fns: Vec<usize> = fn_table(ld, o, o.d.fini_array).collect();
+    for &f in fns.iter().rev() {
+        // SAFETY: an entry of a relocated DT_FINI_ARRAY.
+        let f: extern "C" fn() = unsafe { core::mem::transmute(f) };
+        f();
+    }
+    if o.d.fini != 0 {
+        check_code(ld, &o.path, o.addr(o.d.fini));
+        // SAFETY: DT_FINI of a relocated object.
+        let f: extern "C" fn() = unsafe { core::mem::transmute(o.addr(o.d.fini)) };
+        f();
+    }
+}
+
+/// The arguments constructors get: the program's argc, argv and envp, as
+/// glibc passes them to constructors of objects opened later too.
+static INIT_ARGS: [core::sync::atomic::AtomicUsize; 3] = [
+    core::sync::atomic::AtomicUsize::new(0),
+    core::sync::atomic::AtomicUsize::new(0),
+    core::sync::atomic::AtomicUsize::new(0),
+];
+
+pub(crate) fn init_args() -> (i32, *const *const u8, *const *const u8) {
+    (
+        INIT_ARGS[0].load(Ordering::Relaxed) as i32,
+        INIT_ARGS[1].load(Ordering::Relaxed) as *const *const u8,
+        INIT_ARGS[2].load(Ordering::Relaxed) as *const *const u8,
+    )
+}
+
+fn save_init_args(st: &Stack) {
+    INIT_ARGS[0].store(st.argc, Ordering::Relaxed);
+    INIT_ARGS[1].store(st.argv as usize, Ordering::Relaxed);
+    INIT_ARGS[2].store(st.envp as usize, Ordering::Relaxed);
+}
+
+/// The program's argv[0] (for dladdr, which names the program so).
+pub(crate) fn argv0() -> *const u8 {
+    let argv = INIT_ARGS[1].load(Ordering::Relaxed) as *const *const u8;
+    if argv.is_null() {
+        return b"\0".as_ptr();
+    }
+    // SAFETY: argv is the program's argument vector, which has argv[0].
+    unsafe { *argv }
+}
+
+static PROGRAM_ORIGIN: core::sync::atomic::AtomicPtr<Vec<u8>> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// The directory of the program ($ORIGIN), for dlinfo.
+pub(crate) fn program_origin() -> Option<Vec<u8>> {
+    let p = PROGRAM_ORIGIN.load(Ordering::Acquire);
+    // SAFETY: set once from a leaked box.
+    unsafe { p.as_ref() }.cloned()
 }
 
 /// Jumps to `entry` with the stack pointer at argc, %rdx = `rdx`, and the

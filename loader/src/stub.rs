@@ -398,10 +398,10 @@ mod tests {
         let t = SymTab::new(&image, &d, strtab).unwrap();
         let req = t.requirements().next().unwrap();
         assert_eq!((req.file.unwrap(), req.name), (&b"libc.so.6"[..], &b"GLIBC_2.2.5"[..]));
-        let i = t.lookup(&mut Name::new(b"stdout"), &Want { version: Some(req), plt: false }).unwrap();
+        let i = t.lookup(&mut Name::new(b"stdout"), &Want { version: Some(req), plt: false, newest: false }).unwrap();
         assert_eq!(t.syms[i as usize].st_value, 0x1000_1000);
-        assert!(t.lookup(&mut Name::new(b"malloc"), &Want { version: None, plt: true }).is_some());
-        assert!(t.lookup(&mut Name::new(b"free"), &Want { version: None, plt: false }).is_none());
+        assert!(t.lookup(&mut Name::new(b"malloc"), &Want { version: None, plt: true, newest: false }).is_some());
+        assert!(t.lookup(&mut Name::new(b"free"), &Want { version: None, plt: false, newest: false }).is_none());
         let tls = ph.iter().find(|p| p.p_type == elf::PT_TLS).unwrap();
         assert_eq!((tls.p_memsz, tls.p_filesz, tls.p_align, tls.p_vaddr % 64), (256, 16, 64, 0));
         let rela: &[Rela] = image.table(d.rela.addr, d.rela.size / 24).unwrap();

@@ -90,6 +90,9 @@ pub struct Want<'a> {
     /// The reference comes from a PLT-class relocation: definitions that are
     /// only PLT entries of an executable (undefined, with a value) don't count.
     pub plt: bool,
+    /// An unversioned lookup that wants the default (newest) version, as
+    /// `dlsym` does, rather than the oldest, as a relocation does.
+    pub newest: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -425,7 +428,7 @@ impl<'a> SymTab<'a> {
                 // An unversioned reference takes an unversioned symbol or the
                 // first defined version; a later version only if it is the one
                 // non-hidden version of the name.
-                if ndx >= 3 {
+                if ndx >= if want.newest { 2 } else { 3 } {
                     if hidden {
                         Match::No
                     } else {

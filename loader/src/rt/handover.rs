@@ -37,12 +37,13 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::arch::naked_asm;
 use core::sync::atomic::Ordering;
+use shimld::closure;
 use shimld::elf::{self, Rela};
 use shimld::stub::{self, Export, Spec};
 
 /// Sonames of the glibc family that are core even without GLIBC_PRIVATE
 /// imports, and libgcc_s, the one unwinder of the process.
-const CORE_SONAMES: &[&[u8]] = &[
+pub const CORE_SONAMES: &[&[u8]] = &[
     b"libc.so.6",
     b"libpthread.so.0",
     b"libdl.so.2",
@@ -59,7 +60,7 @@ const CORE_SONAMES: &[&[u8]] = &[
 /// Which objects are core: glibc's (by soname, or by importing a
 /// GLIBC_PRIVATE symbol), ld.so, libgcc_s, and anything a core object
 /// needs. Empty if the program does not use glibc.
-pub fn core_set(objs: &[Box<Object>]) -> Vec<bool> {
+pub fn core_set(objs: &loader::Objects) -> Vec<bool> {
     let mut core: Vec<bool> = objs
         .iter()
         .map(|o| {
@@ -120,11 +121,11 @@ fn round_up(x: usize, a: usize) -> usize {
 
 /// Lays out module 1: each library's block at an aligned offset from the
 /// bottom, the program's block where glibc would put it as the only module.
-/// Returns the stub's TLS segment and module 1's distance below the thread
-/// pointer.
-fn tls_layout(ld: &mut Loader, core: &[bool]) -> Option<(stub::Tls, usize)> {
+/// Returns the stub's TLS segment, module 1's distance below the thread
+/// pointer, and where the reserve for objects loaded later starts.
+fn tls_layout(ld: &mut Loader, core: &[bool]) -> Option<(stub::Tls, usize, usize)> {
     let exe_tls = ld.objs[0].tls;
-    let mut align = exe_tls.map_or(1, |t| t.align);
+    let mut align = exe_tls.map_or(1, |t| t.align).max(64);
     let mut r = 0usize;
     let mut libs = Vec::new();
     for (i, o) in ld.objs.iter().enumerate().skip(1) {
@@ -138,9 +139,9 @@ fn tls_layout(ld: &mut Loader, core: &[bool]) -> Option<(stub::Tls, usize)> {
             align = align.max(t.align);
         }
     }
-    if exe_tls.is_none() && libs.is_empty() {
-        return None;
-    }
+    // Room for the TLS of objects dlopen loads later.
+    let reserve = r;
+    r += super::tls::DLOPEN_RESERVE;
     // The program's offset as the linker assumed it (glibc's formula for
     // the first module).
     let off_p = exe_tls.map_or(0, |t| {
@@ -160,7 +161,9 @@ fn tls_layout(ld: &mut Loader, core: &[bool]) -> Option<(stub::Tls, usize)> {
         t.block_off = off1 - off_p;
         t.offset = off_p;
     }
-    // The image covers every block's initialised data; the rest is zero.
+    // The image covers every block's initialised data and the reserve (so
+    // that objects loaded later can put theirs there); the rest is zero.
+    image.resize(r, 0);
     for o in ld.objs.iter() {
         if let Some(t) = o.tls.filter(|t| t.modid == 1 && t.filesz > 0) {
             let end = t.block_off + t.filesz;
@@ -169,13 +172,13 @@ fn tls_layout(ld: &mut Loader, core: &[bool]) -> Option<(stub::Tls, usize)> {
             }
         }
     }
-    Some((stub::Tls { memsz: off1, align, image }, off1))
+    Some((stub::Tls { memsz: off1, align, image }, off1, reserve))
 }
 
 /// Copies each TLS block's initial data into `dst` (the stub's image, or
 /// a thread's live module-1 block).
-fn fill_tls(objs: &[Box<Object>], dst: *mut u8) {
-    for o in objs {
+fn fill_tls(objs: &loader::Objects, dst: *mut u8) {
+    for o in objs.iter() {
         if let Some(t) = o.tls.filter(|t| t.modid == 1 && t.filesz > 0 && o.kind != Kind::Core) {
             // SAFETY: dst spans the whole image (tls_layout sized it to cover
             // every block's data), and t.image lies in the object's mapping.
@@ -317,7 +320,8 @@ pub fn start(
             unsafe { o.unmap() };
         }
     }
-    let tls_off = tls.as_ref().map(|(_, off)| *off);
+    let tls_off = tls.as_ref().map(|(_, off, _)| *off);
+    let tls_reserve = tls.as_ref().map(|(t, off, at)| (*off, t.align, *at));
     let spec = Spec {
         interp: interp.clone(),
         needed,
@@ -326,7 +330,7 @@ pub fn start(
         entry: entry as *const () as usize,
         init: stub_init as *const () as usize,
         fini: stub_fini as *const () as usize,
-        tls: tls.map(|(t, _)| t),
+        tls: tls.map(|(t, _, _)| t),
         exec_stack: ld.objs.iter().enumerate().any(|(i, o)| !core[i] && o.exec_stack),
     };
     let (_, lay0) = stub::build(&spec, 0);
@@ -345,9 +349,20 @@ pub fn start(
     let (bytes, layout) = stub::build(&spec, stub_base);
     // SAFETY: the mapping holds lay0.size (= bytes.len()) bytes from stub_base.
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), stub_base as *mut u8, bytes.len()) };
-    if let Some(off) = tls_off {
-        let _ = off;
+    if tls_off.is_some() {
         fill_tls(&ld.objs, (stub_base + layout.tls_image) as *mut u8);
+    }
+    if let Some((off1, align, at)) = tls_reserve {
+        let g = ld.dl.lock();
+        if let Some(st) = g.get().as_mut() {
+            st.tls = Some(super::tls::Reserve {
+                off1,
+                align,
+                next: at,
+                end: at + super::tls::DLOPEN_RESERVE,
+                image: stub_base + layout.tls_image,
+            });
+        }
     }
     debug!(cat::FILES, "handover: stub at 0x{:x}, {} exports, ld.so {}", stub_base, spec.exports.len(), B(&interp));
 
@@ -365,11 +380,22 @@ pub fn start(
     let ldso_entry = ldso.entry;
     match rtld {
         Some(r) => {
+            // glibc's ld.so takes the dynamic linker's place in the scope;
+            // shimld's own object moves out of it, to supply the functions
+            // shimld replaces (see Loader::lookup_scoped).
             let idx = ld.objs[r].idx;
             let deps = core::mem::take(&mut ld.objs[r].deps);
-            ld.objs[r] = Box::new(ldso);
+            let mut me = core::mem::replace(&mut ld.objs[r], Box::new(ldso));
             ld.objs[r].idx = idx;
             ld.objs[r].deps = deps;
+            me.idx = ld.objs.len();
+            ld.me = Some(me.idx);
+            ld.objs.push(me);
+            // dlopen keeps the closure's nodes aligned with the objects.
+            let g = ld.dl.lock();
+            if let Some(st) = g.get().as_mut() {
+                st.closure.nodes.push(closure::Node::placeholder());
+            }
         }
         None => loader::fail(&ld.prog, &Error::load(&interp, "the glibc core does not need ld.so")),
     }
@@ -458,6 +484,7 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
         crate::eprint!("shimld: the handover continuation ran without state\n");
         sys::exit_group(127)
     };
+    super::lock::thread_pointer_ready();
     for &p in &s.hidden_env {
         // SAFETY: restores the name changed in `start`.
         unsafe { *p = b'L' };
@@ -485,7 +512,7 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
         }
     }
     let ld = &mut s.ld;
-    for i in 0..ld.objs.len() {
+    for i in 0..s.core.len() {
         if !s.core[i] {
             continue;
         }
@@ -544,7 +571,8 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     }
     crate::print_statistics(ld, &stats);
     ld.stats = stats;
-    let core = core::mem::take(&mut s.core);
+    let mut core = core::mem::take(&mut s.core);
+    core.resize(ld.objs.len(), false);
     let prog_phdr = s.prog_phdr;
     let prog_phnum = s.prog_phnum;
     let direct = s.direct;

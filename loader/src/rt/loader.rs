@@ -2,6 +2,7 @@
 //! global scope, ld.so's dependency sort, errors in ld.so's words, and the
 //! file side of the closure search.
 
+use super::append::AppendVec;
 use super::map::{self, ElfFile};
 use super::object::{Kind, Object};
 use super::out::{cat, B};
@@ -14,6 +15,12 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use shimld::closure::{FileId, Host, Meta, OpenError, Trace};
 use shimld::elf::{self, Sym};
 use shimld::symtab::{Name, Version, Want};
+
+/// The most objects a process may have.
+pub const MAX_OBJECTS: usize = shimld::closure::MAX_OBJECTS;
+
+/// The loaded objects, in load order; indices are stable.
+pub type Objects = AppendVec<Box<Object>>;
 
 /// Relocation and lookup counts for SHIMLD_DEBUG=statistics.
 pub struct Stats {
@@ -42,6 +49,19 @@ pub enum Error {
 impl Error {
     pub fn load(name: &[u8], what: &'static str) -> Error {
         Error::Load { name: name.to_vec(), what, errno: None }
+    }
+}
+
+/// An error as dlerror words it: the object, then what is wrong.
+pub fn message(e: &Error) -> alloc::string::String {
+    match e {
+        Error::Load { name, what, errno: Some(er) } => alloc::format!("{}: {}: {}", B(name), what, er),
+        Error::Load { name, what, errno: None } => alloc::format!("{}: {}", B(name), what),
+        Error::Undefined { obj, name, version: Some(v) } => {
+            alloc::format!("{}: undefined symbol: {}, version {}", B(obj), B(name), B(v))
+        }
+        Error::Undefined { obj, name, version: None } => alloc::format!("{}: undefined symbol: {}", B(obj), B(name)),
+        Error::Reloc { obj, detail } => alloc::format!("{}: {}", B(obj), detail),
     }
 }
 
@@ -79,6 +99,17 @@ pub struct Def {
     pub sym: Option<&'static Sym>,
 }
 
+/// Where a lookup searches.
+#[derive(Clone, Copy)]
+pub enum Scope<'a> {
+    /// The scope of an object's own relocations.
+    Of(usize),
+    /// These objects, in this order (a dlopen handle's dependencies).
+    List(&'a [usize]),
+    /// RTLD_NEXT: the objects after this one.
+    After(usize),
+}
+
 /// The relocation classes of ld.so's lookup.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Class {
@@ -91,10 +122,10 @@ pub enum Class {
 }
 
 pub struct Loader {
-    pub objs: Vec<Box<Object>>,
+    pub objs: Objects,
     /// The global scope: the executable, the preloads, then the DT_NEEDED
     /// closure breadth first.
-    pub scope: Vec<usize>,
+    pub scope: AppendVec<usize>,
     /// The program's name for messages (its argv[0]).
     pub prog: Vec<u8>,
     pub bind_now: bool,
@@ -112,6 +143,11 @@ pub struct Loader {
     pub skip_copies: alloc::collections::BTreeSet<u64>,
     /// The stub's program headers, which glibc reports as the program's.
     pub stub_phdr: usize,
+    /// shimld's own object, whose exports replace the glibc core's dl*
+    /// functions for the objects shimld loads (glibc programs only).
+    pub me: Option<usize>,
+    /// What dlopen needs, behind the dl lock.
+    pub dl: super::lock::RecursiveMutex<Option<super::dl::DlState>>,
 }
 
 /// The loader state, published for the lazy-binding resolver and the fini
@@ -136,8 +172,8 @@ pub fn get() -> Option<&'static Loader> {
 impl Loader {
     pub fn empty() -> Loader {
         Loader {
-            objs: Vec::new(),
-            scope: Vec::new(),
+            objs: AppendVec::with_capacity(MAX_OBJECTS),
+            scope: AppendVec::with_capacity(MAX_OBJECTS),
             prog: Vec::new(),
             bind_now: false,
             dynamic_weak: false,
@@ -147,13 +183,15 @@ impl Loader {
             core: Vec::new(),
             skip_copies: Default::default(),
             stub_phdr: 0,
+            me: None,
+            dl: super::lock::RecursiveMutex::new(None),
         }
     }
 
     /// Looks `name` up (unversioned) in object `i` alone.
     pub fn lookup_in(&self, i: usize, name: &[u8]) -> Option<Def> {
         let o = &self.objs[i];
-        let j = o.syms.lookup(&mut Name::new(name), &Want { version: None, plt: false })?;
+        let j = o.syms.lookup(&mut Name::new(name), &Want { version: None, plt: false, newest: true })?;
         Some(Def { obj: i, sym: Some(&o.syms.syms[j as usize]) })
     }
 
@@ -274,16 +312,70 @@ impl Loader {
 
     /// Looks `name` up in the scope of object `from`.
     pub fn lookup(&self, name: &[u8], version: Option<Version>, from: usize, class: Class) -> Option<Def> {
-        let want = Want { version, plt: class == Class::Plt };
+        self.lookup_scoped(name, version, from, class, false, Scope::Of(from))
+    }
+
+    /// The objects a lookup searches, in order: a DT_SYMBOLIC object
+    /// itself first; then the global scope and, for an object that
+    /// `dlopen` loaded, its own dependencies (first with RTLD_DEEPBIND).
+    fn scope_of(&self, scope: Scope) -> Vec<usize> {
+        let global = self.scope.iter().copied();
+        match scope {
+            Scope::Of(from) => {
+                let o = &self.objs[from];
+                let mut v = Vec::new();
+                if o.d.symbolic && o.kind != Kind::Exec {
+                    v.push(from);
+                }
+                if o.deepbind {
+                    v.extend(o.local_scope.iter().copied());
+                    v.extend(global);
+                } else {
+                    v.extend(global);
+                    v.extend(o.local_scope.iter().copied());
+                }
+                v
+            }
+            Scope::List(l) => l.to_vec(),
+            Scope::After(caller) => {
+                let mut v: Vec<usize> = global.skip_while(|&i| i != caller).skip(1).collect();
+                let local = &self.objs[caller].local_scope;
+                v.extend(local.iter().copied().skip_while(|&i| i != caller).skip(1));
+                v
+            }
+        }
+    }
+
+    /// Looks `name` up in `scope`. Objects that were unloaded are skipped.
+    /// For a glibc program, where the search reaches the glibc core, the
+    /// functions shimld replaces (the dl* family) are found first.
+    pub fn lookup_scoped(
+        &self,
+        name: &[u8],
+        version: Option<Version>,
+        from: usize,
+        class: Class,
+        newest: bool,
+        scope: Scope,
+    ) -> Option<Def> {
+        let want = Want { version, plt: class == Class::Plt, newest };
         let mut n = Name::new(name);
-        let symbolic = self.objs[from].d.symbolic && self.objs[from].kind != Kind::Exec;
-        let first = symbolic.then_some(from);
         let mut weak = None;
         let trace = super::out::enabled(cat::SYMBOLS);
-        for i in first.into_iter().chain(self.scope.iter().copied()) {
+        let mut overrides = self.me.filter(|_| self.objs[from].kind != Kind::Core);
+        for i in self.scope_of(scope) {
             let o = &self.objs[i];
-            if class == Class::Copy && o.kind == Kind::Exec {
+            if o.removed.load(Ordering::Acquire) || (class == Class::Copy && o.kind == Kind::Exec) {
                 continue;
+            }
+            if o.kind == Kind::Core {
+                if let Some(me) = overrides.take() {
+                    if super::dl::OVERRIDES.contains(&name) {
+                        if let Some(d) = self.lookup_in(me, name) {
+                            return Some(d);
+                        }
+                    }
+                }
             }
             if trace {
                 debug!(cat::SYMBOLS, "symbol={};  lookup in file={} [0]", B(name), B(&o.path));
@@ -323,8 +415,14 @@ pub fn call_ifunc(addr: usize) -> usize {
 /// search from each object, last to first, giving a reverse postorder in
 /// which every object comes before its dependencies. The main program (at
 /// `list[0]`) is never entered as a dependency and stays first.
-pub fn sort(objs: &[Box<Object>], list: &[usize]) -> Vec<usize> {
-    let mut visited = alloc::vec![false; objs.len()];
+///
+/// Only the objects of `list` take part: a dependency outside it (already
+/// loaded before a dlopen, say) is neither entered nor returned.
+pub fn sort(objs: &Objects, list: &[usize]) -> Vec<usize> {
+    let mut visited = alloc::vec![true; objs.len()];
+    for &i in list {
+        visited[i] = false;
+    }
     let mut post = Vec::with_capacity(list.len());
     let main = list.first().copied();
     let mut stack: Vec<(usize, usize)> = Vec::new();

@@ -4,9 +4,11 @@
 //! which invariant it relies on.
 
 pub mod alloc;
+pub mod append;
 pub mod dl;
 pub mod handover;
 pub mod loader;
+pub mod lock;
 pub mod map;
 pub mod mem;
 pub mod object;

@@ -67,6 +67,19 @@ pub struct Object {
     pub exec_stack: bool,
     /// Direct dependencies (indices into the loader's object list).
     pub deps: Vec<usize>,
+    /// Set when dlclose unloads it: lookups pass it by.
+    pub removed: core::sync::atomic::AtomicBool,
+    /// Loaded by dlopen (not at start-up).
+    pub dlopened: bool,
+    /// Open count from dlopen.
+    pub opens: core::sync::atomic::AtomicUsize,
+    /// Never unloaded (DF_1_NODELETE or RTLD_NODELETE).
+    pub nodelete: core::sync::atomic::AtomicBool,
+    /// For objects loaded by dlopen: the dependencies of the object dlopen
+    /// was asked for, searched after (with RTLD_DEEPBIND, before) the
+    /// global scope.
+    pub local_scope: Vec<usize>,
+    pub deepbind: bool,
     /// Set once its relocations are applied.
     pub relocated: core::sync::atomic::AtomicBool,
     /// Set once its initialisers have run (or, for the executable, once
@@ -114,6 +127,12 @@ impl Object {
             interp: None,
             exec_stack: false,
             deps: Vec::new(),
+            removed: core::sync::atomic::AtomicBool::new(false),
+            dlopened: false,
+            opens: core::sync::atomic::AtomicUsize::new(0),
+            nodelete: core::sync::atomic::AtomicBool::new(false),
+            local_scope: Vec::new(),
+            deepbind: false,
             relocated: core::sync::atomic::AtomicBool::new(false),
             init_called: core::sync::atomic::AtomicBool::new(false),
         };

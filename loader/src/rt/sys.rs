@@ -71,6 +71,7 @@ const SYS_EXIT: usize = 60;
 const SYS_FSTAT: usize = 5;
 const SYS_GETCWD: usize = 79;
 const SYS_ARCH_PRCTL: usize = 158;
+const SYS_FUTEX: usize = 202;
 const SYS_EXIT_GROUP: usize = 231;
 const SYS_OPENAT: usize = 257;
 const SYS_NEWFSTATAT: usize = 262;
@@ -97,6 +98,8 @@ pub const MAP_FIXED_NOREPLACE: usize = 0x10_0000;
 pub const MREMAP_MAYMOVE: usize = 1;
 
 pub const ARCH_SET_FS: usize = 0x1002;
+pub const FUTEX_WAIT_PRIVATE: usize = 128;
+pub const FUTEX_WAKE_PRIVATE: usize = 129;
 
 pub const S_IFMT: u32 = 0o170000;
 pub const S_IFDIR: u32 = 0o040000;
@@ -324,6 +327,18 @@ pub unsafe fn set_fs(tp: usize) -> Result<()> {
 pub fn getpid() -> i32 {
     // SAFETY: no memory is involved.
     unsafe { syscall1(SYS_GETPID, 0) as i32 }
+}
+
+/// Waits while `*word == val` (or until woken).
+pub fn futex_wait(word: &core::sync::atomic::AtomicU32, val: u32) {
+    // SAFETY: the kernel only reads the word, which the reference keeps alive.
+    unsafe { syscall4(SYS_FUTEX, word.as_ptr() as usize, FUTEX_WAIT_PRIVATE, val as usize, 0) };
+}
+
+/// Wakes up to `n` waiters on `word`.
+pub fn futex_wake(word: &core::sync::atomic::AtomicU32, n: u32) {
+    // SAFETY: as for futex_wait.
+    unsafe { syscall3(SYS_FUTEX, word.as_ptr() as usize, FUTEX_WAKE_PRIVATE, n as usize) };
 }
 
 pub fn exit_group(status: i32) -> ! {

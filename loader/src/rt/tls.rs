@@ -7,9 +7,8 @@
 //! offset. Module 1 is the executable, whose local-exec code was linked
 //! assuming glibc's placement, so offsets follow glibc's algorithm.
 
-use super::object::Object;
+use super::loader::Objects;
 use super::sys;
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 /// glibc's TCB alignment on x86-64.
@@ -47,7 +46,7 @@ pub struct Layout {
 /// Assigns module ids (in load order, so the executable is module 1 when
 /// it has TLS) and static offsets, as glibc's `_dl_determine_tlsoffset`
 /// does, including its reuse of alignment gaps.
-pub fn layout(objs: &mut [Box<Object>]) -> Layout {
+pub fn layout(objs: &mut Objects) -> Layout {
     let (mut offset, mut freetop, mut freebottom) = (0usize, 0usize, 0usize);
     let mut max_align = TCB_ALIGN;
     let mut modid = 0;
@@ -113,8 +112,8 @@ pub fn allocate(l: &Layout, random: Option<&[u8; 16]>) -> Result<Block, sys::Err
 
 impl Block {
     /// Records the module blocks in the DTV and publishes it in the TCB.
-    pub fn install_dtv(&mut self, objs: &[Box<Object>]) {
-        for o in objs {
+    pub fn install_dtv(&mut self, objs: &Objects) {
+        for o in objs.iter() {
             if let Some(t) = &o.tls {
                 if t.modid < self.dtv.len() {
                     self.dtv[t.modid] = self.tp - t.offset;
@@ -129,8 +128,8 @@ impl Block {
     /// Copies each module's initialisation image into the block (after
     /// relocation, since `.tdata` may hold relocated pointers) and clears
     /// the rest of it.
-    pub fn init_images(&self, objs: &[Box<Object>]) {
-        for o in objs {
+    pub fn init_images(&self, objs: &Objects) {
+        for o in objs.iter() {
             if let Some(t) = &o.tls {
                 let dst = self.tp - t.offset;
                 // SAFETY: the module block lies in the static TLS area below
@@ -142,5 +141,59 @@ impl Block {
                 }
             }
         }
+    }
+}
+
+/// Static TLS space for objects dlopen loads later (glibc programs: a
+/// reserve inside module 1, the stub's TLS block).
+pub struct Reserve {
+    /// Module 1's distance below the thread pointer.
+    pub off1: usize,
+    /// The block's alignment (an object needing more cannot go here).
+    pub align: usize,
+    /// Next free and end offsets inside module 1's block.
+    pub next: usize,
+    pub end: usize,
+    /// The module's initialisation image (what new threads start with).
+    pub image: usize,
+}
+
+/// Bytes of module 1 kept for TLS of objects opened at run time.
+pub const DLOPEN_RESERVE: usize = 8192;
+
+/// Gives an object that dlopen loaded a place for its TLS block in the
+/// reserve, as glibc gives static TLS to such objects when it can.
+pub fn assign_dynamic(o: &mut super::object::Object, reserve: Option<&mut Reserve>) -> Result<(), &'static str> {
+    let Some(t) = o.tls.as_mut() else { return Ok(()) };
+    let Some(r) = reserve else { return Err("cannot allocate memory in static TLS block") };
+    if t.align > r.align {
+        return Err("cannot allocate memory in static TLS block");
+    }
+    let at = roundup(r.next, t.align);
+    if at + t.memsz > r.end {
+        return Err("cannot allocate memory in static TLS block");
+    }
+    r.next = at + t.memsz;
+    t.modid = 1;
+    t.block_off = at;
+    t.offset = r.off1 - at;
+    Ok(())
+}
+
+/// Puts a newly loaded object's initial TLS data (relocated) into module
+/// 1's image, for threads created from now on, and into the calling
+/// thread's block. Threads that already exist get zeros for its block (a
+/// limitation glibc avoids by walking its thread list).
+pub fn init_dynamic(o: &super::object::Object, reserve: Option<&Reserve>) {
+    let (Some(t), Some(r)) = (o.tls, reserve) else { return };
+    let tp = super::lock::thread_id();
+    let live = tp.wrapping_sub(t.offset);
+    // SAFETY: both ranges lie inside module 1 (the reserve is part of the
+    // image and of every thread's block), and the image lies in the
+    // object's mapping.
+    unsafe {
+        core::ptr::copy_nonoverlapping(t.image as *const u8, (r.image + t.block_off) as *mut u8, t.filesz);
+        core::ptr::copy_nonoverlapping(t.image as *const u8, live as *mut u8, t.filesz);
+        core::ptr::write_bytes((live + t.filesz) as *mut u8, 0, t.memsz - t.filesz);
     }
 }
