@@ -137,8 +137,37 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
         }
         e = e.add(1);
     }
-    main(sp, base, ehdr)
+    // shimld works on a stack of its own, leaving the kernel's stack free
+    // for the program's initial stack to be rewritten in place (a script's
+    // interpreter adds arguments, which moves it down).
+    let stack = match sys::mmap(
+        0,
+        BOOT_STACK,
+        sys::PROT_READ | sys::PROT_WRITE,
+        sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
+        -1,
+        0,
+    ) {
+        Ok(p) => p,
+        Err(_) => sys::exit_group(127),
+    };
+    // A guard page below it turns an overflow into a fault.
+    let _ = sys::mprotect(stack, sys::PAGE, sys::PROT_NONE);
+    asm!(
+        "mov rsp, {top}",
+        "call {main}",
+        "ud2",
+        top = in(reg) stack + BOOT_STACK,
+        main = sym main,
+        in("rdi") sp,
+        in("rsi") base,
+        in("rdx") ehdr,
+        options(noreturn)
+    )
 }
+
+/// The size of shimld's own stack.
+const BOOT_STACK: usize = 1 << 20;
 
 // ---------------------------------------------------------------------------
 // 2. Who started us, and with what.
@@ -153,9 +182,12 @@ struct Prog {
     execfn: *const u8,
     /// Its canonical path, as /proc/self/exe would show it natively.
     real: Option<Vec<u8>>,
+    /// For a script: what replaces shimld's arguments and the script's
+    /// name in argv (the interpreter, its argument, the script's path).
+    inserted: Vec<*const u8>,
 }
 
-fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
+extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     // SAFETY: sp is the kernel's initial stack pointer.
     let mut st = unsafe { Stack::new(sp) };
     let direct = st.aux(process::AT_ENTRY) == Some(_start as *const () as usize);
@@ -249,7 +281,8 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     check_versions(&ld);
     let core = rt::handover::core_set(&ld.objs);
     if !core.is_empty() {
-        rt::handover::start(ld, core, st, opts.prog_index, opts.argv0, direct, prog.execfn);
+        let drop = opts.prog_index + !prog.inserted.is_empty() as usize;
+        rt::handover::start(ld, core, st, drop, &prog.inserted, opts.argv0, direct, prog.execfn);
     }
     let layout = tls::layout(&mut ld.objs);
     let random = st.aux(process::AT_RANDOM).map(|p| {
@@ -312,7 +345,7 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     // 8. Hand over: the stack as the program expects it, initialisers, entry.
     if direct {
         // SAFETY: no pointer into the old stack layout is used afterwards.
-        unsafe { st.drop_args(opts.prog_index) };
+        unsafe { st.rewrite(opts.prog_index + !prog.inserted.is_empty() as usize, &prog.inserted) };
         if let Some(a) = opts.argv0 {
             st.set_argv0(a);
         }
@@ -327,6 +360,28 @@ fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     make_stack_executable(ld.objs.iter().map(|o| &**o), &st);
     // SAFETY: written once, before the program runs.
     unsafe { __libc_stack_end = st.sp as usize };
+    // The initialisers are program code: they run on the program's stack,
+    // below its initial block, as under ld.so.
+    // SAFETY: the stack below the block is free; `start_program` never
+    // returns.
+    unsafe {
+        asm!(
+            "mov rsp, {top}",
+            "call {f}",
+            "ud2",
+            top = in(reg) (st.sp as usize - 256) & !15,
+            f = sym start_program,
+            in("rdi") st.sp,
+            options(noreturn)
+        )
+    }
+}
+
+/// Runs the initialisers and enters the program (programs without libc).
+extern "C" fn start_program(sp: *mut usize) -> ! {
+    let Some(ld) = loader::get() else { sys::exit_group(127) };
+    // SAFETY: sp is the program's initial stack, prepared by main.
+    let st = unsafe { Stack::new(sp) };
     run_initializers(ld, &st);
     check_code(ld, &ld.main().path, ld.main().entry);
     // SAFETY: the program is mapped, relocated and initialised, and the
@@ -378,10 +433,20 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
             None => (arg.to_vec(), arg_ptr),
         }
     };
-    let name = match opts.argv0 {
+    // A script runs its interpreter, as the kernel would run it: the
+    // interpreter (and its one argument) go in front of the script's path.
+    let (path, inserted) = match script_interpreter(path, execfn) {
+        Ok(x) => x,
+        Err(e) => {
+            return (Prog { name: arg.to_vec(), path: arg.to_vec(), execfn, real: None, inserted: Vec::new() }, Err(e))
+        }
+    };
+    let name = match (opts.argv0, inserted.first()) {
         // SAFETY: argv strings live for the whole process.
-        Some(a) => unsafe { process::cstr(a) }.to_vec(),
-        None => arg.to_vec(),
+        (Some(a), _) => unsafe { process::cstr(a) }.to_vec(),
+        // SAFETY: the interpreter's name is a leaked C string.
+        (None, Some(&p)) => unsafe { process::cstr(p) }.to_vec(),
+        (None, None) => arg.to_vec(),
     };
     let mut real = None;
     let exe = match map::open_elf(&path) {
@@ -391,7 +456,55 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
         }
         Err(e) => Err(map_error(&path, e)),
     };
-    (Prog { name, path, execfn, real }, exe)
+    (Prog { name, path, execfn, real, inserted }, exe)
+}
+
+/// The most nested interpreters the kernel follows.
+const MAX_SCRIPT_DEPTH: usize = 4;
+
+/// Follows `#!` lines from `path`: returns the program to load and the
+/// arguments that go in front of the original ones in its argv (each
+/// level's interpreter, its optional argument, and the file it runs). For
+/// a program that is not a script, returns it with nothing to insert.
+fn script_interpreter(mut path: Vec<u8>, execfn: *const u8) -> Result<(Vec<u8>, Vec<*const u8>), Error> {
+    let leak = |b: &[u8]| -> *const u8 {
+        let mut v = b.to_vec();
+        v.push(0);
+        Box::leak(v.into_boxed_slice()).as_ptr()
+    };
+    let mut inserted: Vec<*const u8> = Vec::new();
+    let mut file = execfn;
+    for _ in 0..MAX_SCRIPT_DEPTH {
+        let Ok(fd) = sys::open(&path, sys::O_RDONLY, 0) else { return Ok((path, inserted)) };
+        let mut head = [0u8; 256];
+        let n = sys::pread_full(fd, &mut head, 0).unwrap_or(0);
+        sys::close(fd);
+        if n < 2 || &head[..2] != b"#!" {
+            return Ok((path, inserted));
+        }
+        let line = &head[2..n];
+        let line = &line[..line.iter().position(|&c| c == b'\n').unwrap_or(line.len())];
+        let is_blank = |c: &u8| *c == b' ' || *c == b'\t';
+        let line = &line[line.iter().position(|c| !is_blank(c)).unwrap_or(line.len())..];
+        let end = line.iter().position(|c| is_blank(c) || *c == 0).unwrap_or(line.len());
+        let (interp, rest) = line.split_at(end);
+        let rest = &rest[rest.iter().position(|c| !is_blank(c)).unwrap_or(rest.len())..];
+        let rest = &rest[..rest.iter().rposition(|c| !is_blank(c)).map_or(0, |i| i + 1)];
+        if interp.is_empty() {
+            return Err(Error::load(&path, "invalid interpreter line"));
+        }
+        let mut level = alloc::vec![leak(interp)];
+        if !rest.is_empty() {
+            level.push(leak(rest));
+        }
+        level.push(file);
+        // Outer interpreters come first; the file each one runs follows it.
+        level.extend(inserted.drain(1.min(inserted.len())..));
+        inserted = level;
+        file = inserted[0];
+        path = interp.to_vec();
+    }
+    Err(Error::load(&path, "too many levels of script interpreters"))
 }
 
 /// The canonical path of an open file.
@@ -441,7 +554,7 @@ fn mapped_program(st: &Stack) -> (Prog, Result<Object, Error>) {
     let execfn = st.aux(process::AT_EXECFN).unwrap_or(0) as *const u8;
     // SAFETY: AT_EXECFN points at the file name on the initial stack.
     let path = unsafe { process::cstr(execfn) }.to_vec();
-    let prog = Prog { name: name.clone(), path, execfn, real: None };
+    let prog = Prog { name: name.clone(), path, execfn, real: None, inserted: Vec::new() };
     let (Some(phdr), Some(phnum), Some(entry)) =
         (st.aux(process::AT_PHDR), st.aux(process::AT_PHNUM), st.aux(process::AT_ENTRY))
     else {
@@ -475,7 +588,7 @@ fn enter_static(mut st: Stack, opts: &Options, prog: &Prog, exe: Object) -> ! {
         sys::exit_group(0);
     }
     // SAFETY: nothing uses the old stack layout after this.
-    unsafe { st.drop_args(opts.prog_index) };
+    unsafe { st.rewrite(opts.prog_index + !prog.inserted.is_empty() as usize, &prog.inserted) };
     if let Some(a) = opts.argv0 {
         st.set_argv0(a);
     }

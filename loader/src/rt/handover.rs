@@ -291,11 +291,13 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
 
 /// Hands the program over to its ld.so. Never returns: ld.so comes back
 /// through the stub's entry point, `continuation`.
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     mut ld: Box<Loader>,
     core: Vec<bool>,
     mut st: Stack,
-    prog_index: usize,
+    drop_args: usize,
+    inserted: &[*const u8],
     argv0: Option<*const u8>,
     direct: bool,
     execfn: *const u8,
@@ -404,7 +406,7 @@ pub fn start(
     let prog_phnum = ld.main().phdrs.len();
     if direct {
         // SAFETY: nothing uses the old stack layout after this.
-        unsafe { st.drop_args(prog_index) };
+        unsafe { st.rewrite(drop_args, inserted) };
         if let Some(a) = argv0 {
             st.set_argv0(a);
         }

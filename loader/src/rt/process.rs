@@ -99,31 +99,40 @@ impl Stack {
         }
     }
 
-    /// Drops the first `k` arguments (shimld and its options), as the
-    /// kernel would have started the program: argc moves up over them, and
-    /// if that breaks the 16-byte alignment the whole block moves down 8.
+    /// Replaces the first `drop` arguments (shimld and its options) with
+    /// `insert` (a script's interpreter and its argument, if any), as the
+    /// kernel would have started the program. The block (argc, argv, envp,
+    /// auxv) moves to keep the stack pointer 16-byte aligned; it moves down
+    /// into free stack when it grows, which is why shimld runs on a stack
+    /// of its own (see `_start`).
     ///
     /// # Safety
-    /// Nothing may use pointers into the old layout afterwards, and the
-    /// caller's own frames must lie below the original `sp` (they do: the
-    /// entry code calls down from it).
-    pub unsafe fn drop_args(&mut self, k: usize) {
-        if k == 0 {
+    /// Nothing may use pointers into the old layout afterwards, and no live
+    /// data may lie in the kernel's stack below the block.
+    pub unsafe fn rewrite(&mut self, drop: usize, insert: &[*const u8]) {
+        if drop == 0 && insert.is_empty() {
             return;
         }
-        let mut sp = self.sp.add(k);
-        let argc = self.argc - k;
-        // argc, argv + NULL, envp + NULL, auxv pairs.
-        let words = 1 + argc + 1 + self.envc + 1 + 2 * self.auxc;
-        if (sp as usize) % 16 != 0 {
-            let dst = sp.sub(1);
-            *sp = argc;
-            core::ptr::copy(sp, dst, words);
-            sp = dst;
-        } else {
-            *sp = argc;
+        let argc = self.argc - drop + insert.len();
+        let mut block: alloc::vec::Vec<usize> = alloc::vec::Vec::with_capacity(argc + self.envc + 2 * self.auxc + 3);
+        block.push(argc);
+        block.extend(insert.iter().map(|p| *p as usize));
+        for i in drop..self.argc {
+            block.push(*self.argv.add(i) as usize);
         }
-        *self = Stack::new(sp);
+        block.push(0);
+        for i in 0..=self.envc {
+            block.push(*self.envp.add(i) as usize);
+        }
+        for i in 0..2 * self.auxc {
+            block.push(*self.auxv.add(i));
+        }
+        // Keep the end of the block where it was (the strings follow it),
+        // rounding the start down to 16 bytes.
+        let end = self.auxv.add(2 * self.auxc) as usize;
+        let start = (end - block.len() * 8) & !15;
+        core::ptr::copy(block.as_ptr(), start as *mut usize, block.len());
+        *self = Stack::new(start as *mut usize);
     }
 
     /// Replaces argv[0].
