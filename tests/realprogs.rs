@@ -36,18 +36,18 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ),
     (
         "python3-modules",
-        "{S} python3 -c 'import ssl, sqlite3, ctypes, decimal, hashlib, json; print(decimal.Decimal(1)/7, hashlib.sha256(b\"x\").hexdigest()[:16], json.dumps({\"a\":[1,2]}), sqlite3.connect(\":memory:\").execute(\"select 6*7\").fetchone(), ctypes.CDLL(None).abs(-5), ssl.OPENSSL_VERSION.split()[0])'",
-        &["python3"],
+        "{S} /usr/bin/python3 -c 'import ssl, sqlite3, ctypes, decimal, hashlib, json; print(decimal.Decimal(1)/7, hashlib.sha256(b\"x\").hexdigest()[:16], json.dumps({\"a\":[1,2]}), sqlite3.connect(\":memory:\").execute(\"select 6*7\").fetchone(), ctypes.CDLL(None).abs(-5), ssl.OPENSSL_VERSION.split()[0])'",
+        &["/usr/bin/python3"],
     ),
     (
         "python3-threads",
-        "{S} python3 -c 'import threading, concurrent.futures as f; print(sorted(f.ThreadPoolExecutor(8).map(lambda x: x*x, range(20))))'",
-        &["python3"],
+        "{S} /usr/bin/python3 -c 'import threading, concurrent.futures as f; print(sorted(f.ThreadPoolExecutor(8).map(lambda x: x*x, range(20))))'",
+        &["/usr/bin/python3"],
     ),
     (
         "python3-subprocess",
-        "{S} python3 -c 'import subprocess; print(subprocess.run([\"echo\", \"child\"], capture_output=True, text=True).stdout.strip())'",
-        &["python3"],
+        "{S} /usr/bin/python3 -c 'import subprocess; print(subprocess.run([\"echo\", \"child\"], capture_output=True, text=True).stdout.strip())'",
+        &["/usr/bin/python3"],
     ),
     ("git", "{S} git --version && {S} git -C repo log --format=%s && {S} git -C repo status --short", &["git"]),
     ("gcc", "{S} gcc -O2 -o hello-c hello.c && ./hello-c", &["gcc"]),
@@ -62,6 +62,9 @@ const CASES: &[(&str, &str, &[&str])] = &[
 ];
 
 fn have(p: &str) -> bool {
+    if p.starts_with('/') {
+        return Path::new(p).is_file();
+    }
     std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(p).is_file()))
 }
 
