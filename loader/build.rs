@@ -14,6 +14,7 @@ fn main() {
         "-Wl,--export-dynamic-symbol=__libc_stack_end",
         "-Wl,--export-dynamic-symbol=dl*",
         "-Wl,--export-dynamic-symbol=_dl_find_object",
+        "-Wl,--export-dynamic-symbol=readlink*",
         "-Wl,--hash-style=both",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");

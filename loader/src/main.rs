@@ -239,6 +239,9 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     let interp: Vec<u8> = exe.interp.clone().unwrap_or_else(|| search::RTLD_PATH.to_vec());
     // The program's $ORIGIN: natively ld.so takes it from /proc/self/exe,
     // while `ld.so --list` (ldd) takes the path as given.
+    if let Some(real) = &prog.real {
+        rt::replica::set_program_path(real.clone());
+    }
     let exe_origin = match (&prog.real, opts.list) {
         (Some(real), false) => search::origin_of(real, None),
         _ if direct => search::origin_of(&prog.path, cwd.as_deref()),

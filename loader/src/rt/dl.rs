@@ -156,6 +156,8 @@ pub const OVERRIDES: &[&[u8]] = &[
     b"dlinfo",
     b"dl_iterate_phdr",
     b"_dl_find_object",
+    b"readlink",
+    b"readlinkat",
 ];
 
 /// The functions the stub exports to the glibc core, so that the core's

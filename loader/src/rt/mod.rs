@@ -15,6 +15,7 @@ pub mod object;
 pub mod options;
 pub mod out;
 pub mod process;
+pub mod replica;
 pub mod sys;
 pub mod tls;
 pub mod x86_64;
