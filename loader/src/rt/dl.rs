@@ -39,6 +39,16 @@ pub struct LinkMap {
     pub l_prev: AtomicPtr<LinkMap>,
 }
 
+impl LinkMap {
+    pub fn copy_of(addr: usize, name: *const u8, ld: usize) -> LinkMap {
+        let lm = LinkMap::default();
+        lm.l_addr.store(addr, Ordering::Relaxed);
+        lm.l_name.store(name as *mut u8, Ordering::Relaxed);
+        lm.l_ld.store(ld, Ordering::Relaxed);
+        lm
+    }
+}
+
 impl Default for LinkMap {
     fn default() -> Self {
         LinkMap {
@@ -207,10 +217,21 @@ fn object_at(ld: &Loader, addr: usize) -> Option<usize> {
     })
 }
 
-/// The object a handle names, if it is one of shimld's.
+/// The object a handle names, if it is one of shimld's. (shimld's copies
+/// of core objects' link_maps stand for glibc's handles: see
+/// `glibc_handle`.)
 fn handle_obj(ld: &Loader, h: usize) -> Option<usize> {
     (0..ld.objs.len())
         .find(|&i| &ld.objs[i].lm as *const LinkMap as usize == h && !ld.objs[i].removed.load(Ordering::Acquire))
+        .filter(|&i| ld.objs[i].kind != Kind::Core)
+}
+
+/// glibc's handle for a handle the program passes.
+fn glibc_handle(ld: &Loader, h: usize) -> usize {
+    (0..ld.objs.len())
+        .map(|i| &ld.objs[i])
+        .find(|o| o.kind == Kind::Core && &o.lm as *const LinkMap as usize == h && o.glibc_map != 0)
+        .map_or(h, |o| o.glibc_map)
 }
 
 /// The address of an object's TLS block in the calling thread.
@@ -246,8 +267,18 @@ pub unsafe extern "C" fn dlopen() {
     core::arch::naked_asm!("mov rdx, [rsp]", "jmp {imp}", imp = sym dlopen_impl)
 }
 
+/// Forgets the calling thread's pending error, as each dl* call that
+/// reports through dlerror does first.
+fn clear_error(ld: &Loader) {
+    let g = ld.dl.lock();
+    if let Some(st) = g.get().as_mut() {
+        st.error_slot().pending = None;
+    }
+}
+
 extern "C" fn dlopen_impl(file: *const u8, mode: i32, caller: usize) -> *mut c_void {
     let Some(ld) = loader() else { return core::ptr::null_mut() };
+    clear_error(ld);
     if file.is_null() {
         return &ld.objs[0].lm as *const LinkMap as *mut c_void;
     }
@@ -326,9 +357,8 @@ fn open(ld: &'static Loader, name: &[u8], mode: i32, caller: usize) -> Result<us
             drop(g);
             return glibc_dlopen(ld, &path, mode);
         }
-        if mode & RTLD_NOLOAD == 0 {
-            o.opens.fetch_add(1, Ordering::AcqRel);
-        }
+        // Every successful dlopen counts, RTLD_NOLOAD ones too.
+        o.opens.fetch_add(1, Ordering::AcqRel);
         if mode & RTLD_NODELETE != 0 {
             o.nodelete.store(true, Ordering::Release);
         }
@@ -482,17 +512,31 @@ fn link_map_fill(o: &Object) {
     lm.l_ld.store(o.dynamic.map_or(0, |d| o.addr(d.p_vaddr)), Ordering::Relaxed);
 }
 
-/// Fills every object's link_map and chains them in load order.
+/// Fills every object's link_map and chains them as ld.so chains its own:
+/// the program, the vDSO, then every object in load order (the core ones
+/// as copies of glibc's public fields, since glibc's own maps chain only
+/// the core).
 pub fn relink(ld: &Loader) {
-    let mut prev: *mut LinkMap = core::ptr::null_mut();
-    let own: Vec<usize> = (0..ld.objs.len()).filter(|&i| own(&ld.objs[i])).collect();
-    for (k, &i) in own.iter().enumerate() {
+    let mut chain: Vec<*const LinkMap> = Vec::new();
+    for i in 0..ld.objs.len() {
         let o = &ld.objs[i];
+        if o.removed.load(Ordering::Acquire) || (o.kind == Kind::Rtld && ld.me.is_some()) {
+            continue;
+        }
         link_map_fill(o);
-        o.lm.l_prev.store(prev, Ordering::Relaxed);
-        let next = own.get(k + 1).map_or(core::ptr::null_mut(), |&n| &ld.objs[n].lm as *const LinkMap as *mut LinkMap);
-        o.lm.l_next.store(next, Ordering::Release);
-        prev = &o.lm as *const LinkMap as *mut LinkMap;
+        chain.push(&o.lm);
+        if o.kind == Kind::Exec {
+            if let Some(v) = &ld.vdso {
+                chain.push(&**v);
+            }
+        }
+    }
+    for (k, &lm) in chain.iter().enumerate() {
+        // SAFETY: every entry points at a LinkMap that lives as long as the
+        // loader (objects are never freed; the vDSO copy is boxed in it).
+        let lm = unsafe { &*lm };
+        lm.l_prev.store(if k > 0 { chain[k - 1] as *mut LinkMap } else { core::ptr::null_mut() }, Ordering::Relaxed);
+        lm.l_next.store(chain.get(k + 1).map_or(core::ptr::null_mut(), |&n| n as *mut LinkMap), Ordering::Release);
     }
 }
 
@@ -560,9 +604,10 @@ fn unload(ld: &'static Loader, st: &mut DlState, objs: &[usize]) {
 #[no_mangle]
 pub extern "C" fn dlclose(handle: *mut c_void) -> i32 {
     let Some(ld) = loader() else { return -1 };
+    clear_error(ld);
     let Some(root) = handle_obj(ld, handle as usize) else {
         if let Some(f) = glibc!(b"dlclose", extern "C" fn(*mut c_void) -> i32) {
-            return f(handle);
+            return f(glibc_handle(ld, handle as usize) as *mut c_void);
         }
         set_error(ld, format_args!("shared object not open"));
         return -1;
@@ -605,7 +650,18 @@ pub extern "C" fn dlclose(handle: *mut c_void) -> i32 {
                 j != root
                     && h.opens.load(Ordering::Acquire) > 0
                     && !h.removed.load(Ordering::Acquire)
-                    && h.local_scope.contains(&v)
+                    && handle_scope(ld, j).contains(&v)
+            })
+        })
+        .collect();
+    // Nor what a remaining object binds symbols to.
+    let victims: Vec<usize> = victims
+        .iter()
+        .copied()
+        .filter(|&v| {
+            !(0..ld.objs.len()).any(|j| {
+                let h = &ld.objs[j];
+                !victims.contains(&j) && !h.removed.load(Ordering::Acquire) && h.reldeps.lock().get().contains(&v)
             })
         })
         .collect();
@@ -630,6 +686,7 @@ pub unsafe extern "C" fn dlvsym() {
 
 extern "C" fn dlsym_impl(handle: usize, name: *const u8, caller: usize, version: *const u8) -> *mut c_void {
     let Some(ld) = loader() else { return core::ptr::null_mut() };
+    clear_error(ld);
     // SAFETY: the caller passes C strings.
     let (name, vname) =
         unsafe { (super::process::cstr(name), (!version.is_null()).then(|| super::process::cstr(version))) };
@@ -656,14 +713,14 @@ extern "C" fn dlsym_impl(handle: usize, name: *const u8, caller: usize, version:
                 n.push(0);
                 return match vname {
                     None => match glibc!(b"dlsym", extern "C" fn(usize, *const u8) -> *mut c_void) {
-                        Some(f) => f(h, n.as_ptr()),
+                        Some(f) => f(glibc_handle(ld, h), n.as_ptr()),
                         None => core::ptr::null_mut(),
                     },
                     Some(v) => {
                         let mut vv = v.to_vec();
                         vv.push(0);
                         match glibc!(b"dlvsym", extern "C" fn(usize, *const u8, *const u8) -> *mut c_void) {
-                            Some(f) => f(h, n.as_ptr(), vv.as_ptr()),
+                            Some(f) => f(glibc_handle(ld, h), n.as_ptr(), vv.as_ptr()),
                             None => core::ptr::null_mut(),
                         }
                     }
@@ -672,7 +729,12 @@ extern "C" fn dlsym_impl(handle: usize, name: *const u8, caller: usize, version:
         },
     };
     match def {
-        Some(d) => symbol_address(ld, &d) as *mut c_void,
+        Some(d) => {
+            // dlsym binds for the caller (RTLD_DEFAULT, RTLD_NEXT) or for
+            // the handle's object.
+            ld.add_dependency(what, d.obj);
+            symbol_address(ld, &d) as *mut c_void
+        }
         None => {
             let obj = if what == 0 { &ld.prog[..] } else { &ld.objs[what].path[..] };
             match vname {
@@ -787,9 +849,10 @@ const RTLD_DI_PHDR: i32 = 11;
 #[no_mangle]
 pub extern "C" fn dlinfo(handle: *mut c_void, request: i32, arg: *mut c_void) -> i32 {
     let Some(ld) = loader() else { return -1 };
+    clear_error(ld);
     let Some(i) = handle_obj(ld, handle as usize) else {
         return match glibc!(b"dlinfo", extern "C" fn(*mut c_void, i32, *mut c_void) -> i32) {
-            Some(f) => f(handle, request, arg),
+            Some(f) => f(glibc_handle(ld, handle as usize) as *mut c_void, request, arg),
             None => -1,
         };
     };
@@ -829,6 +892,7 @@ pub unsafe extern "C" fn dlmopen() {
 
 extern "C" fn dlmopen_impl(lmid: isize, file: *const u8, mode: i32, caller: usize) -> *mut c_void {
     let Some(ld) = loader() else { return core::ptr::null_mut() };
+    clear_error(ld);
     if lmid == 0 {
         if file.is_null() {
             return &ld.objs[0].lm as *const LinkMap as *mut c_void;
@@ -854,8 +918,9 @@ extern "C" fn dlmopen_impl(lmid: isize, file: *const u8, mode: i32, caller: usiz
 // ---------------------------------------------------------------------------
 // dl_iterate_phdr and _dl_find_object.
 
-/// `dl_iterate_phdr`: shimld's objects (the program first), then glibc's,
-/// leaving out the stub that glibc thinks is the program.
+/// `dl_iterate_phdr`: every object in ld.so's order (the program, the
+/// vDSO, then load order), shimld's described by shimld, the core's as
+/// glibc describes them, without the stub glibc takes for the program.
 #[no_mangle]
 pub extern "C" fn dl_iterate_phdr(cb: PhdrCallback, data: *mut c_void) -> i32 {
     let Some(ld) = loader() else { return 0 };
@@ -863,44 +928,103 @@ pub extern "C" fn dl_iterate_phdr(cb: PhdrCallback, data: *mut c_void) -> i32 {
         let g = ld.dl.lock();
         g.get().as_ref().map_or((0, 0), |s| (s.adds, s.subs))
     };
-    let base = ld.objs.len() as u64;
+    // glibc's entries, copied (its names and TLS data stay valid).
+    let mut glibc: Vec<DlPhdrInfo> = Vec::new();
+    if let Some(g) = glibc!(b"dl_iterate_phdr", extern "C" fn(PhdrCallback, *mut c_void) -> i32) {
+        extern "C" fn collect(info: *mut DlPhdrInfo, _size: usize, data: *mut c_void) -> i32 {
+            // SAFETY: data is the Vec below; glibc passes a valid info.
+            unsafe {
+                let i = &*info;
+                (*(data as *mut Vec<DlPhdrInfo>)).push(DlPhdrInfo {
+                    addr: i.addr,
+                    name: i.name,
+                    phdr: i.phdr,
+                    phnum: i.phnum,
+                    adds: i.adds,
+                    subs: i.subs,
+                    tls_modid: i.tls_modid,
+                    tls_data: i.tls_data,
+                });
+            }
+            0
+        }
+        g(collect, &mut glibc as *mut Vec<DlPhdrInfo> as *mut c_void);
+        glibc.retain(|i| i.phdr as usize != ld.stub_phdr);
+    }
+    let (gadds, gsubs) = glibc.first().map_or((0, 0), |i| (i.adds, i.subs));
+    let mut taken = alloc::vec![false; glibc.len()];
+    let mut order: Vec<DlPhdrInfo> = Vec::new();
+    let own_info = |o: &Object| DlPhdrInfo {
+        addr: o.base,
+        name: if o.kind == Kind::Exec { b"\0".as_ptr() } else { o.cpath.as_ptr() },
+        phdr: o.phdr_addr as *const elf::Phdr,
+        phnum: o.phdrs.len() as u16,
+        adds: 0,
+        subs: 0,
+        tls_modid: o.tls.map_or(0, |t| t.modid),
+        tls_data: tls_block(o) as *mut c_void,
+    };
+    let mut take = |pred: &dyn Fn(&DlPhdrInfo) -> bool, order: &mut Vec<DlPhdrInfo>| {
+        if let Some(k) = (0..glibc.len()).find(|&k| !taken[k] && pred(&glibc[k])) {
+            taken[k] = true;
+            let i = &glibc[k];
+            order.push(DlPhdrInfo {
+                addr: i.addr,
+                name: i.name,
+                phdr: i.phdr,
+                phnum: i.phnum,
+                adds: 0,
+                subs: 0,
+                tls_modid: i.tls_modid,
+                tls_data: i.tls_data,
+            });
+        }
+    };
+    let vdso = ld.vdso.as_ref().map(|v| v.l_addr.load(Ordering::Relaxed));
     for i in 0..ld.objs.len() {
         let o = &ld.objs[i];
-        if !own(o) {
+        if o.removed.load(Ordering::Acquire) || (o.kind == Kind::Rtld && ld.me.is_some()) {
             continue;
         }
-        let mut info = DlPhdrInfo {
-            addr: o.base,
-            name: if o.kind == Kind::Exec { b"\0".as_ptr() } else { o.cpath.as_ptr() },
-            phdr: o.phdr_addr as *const elf::Phdr,
-            phnum: o.phdrs.len() as u16,
-            adds: base + adds,
-            subs,
-            tls_modid: o.tls.map_or(0, |t| t.modid),
-            tls_data: tls_block(o) as *mut c_void,
-        };
+        if o.kind == Kind::Core {
+            take(&|g: &DlPhdrInfo| g.addr == o.base, &mut order);
+            continue;
+        }
+        order.push(own_info(o));
+        if o.kind == Kind::Exec {
+            if let Some(v) = vdso {
+                take(&|g: &DlPhdrInfo| g.addr == v, &mut order);
+            }
+        }
+    }
+    take_rest(&glibc, &taken, &mut order);
+    for mut info in order {
+        info.adds = gadds + adds;
+        info.subs = gsubs + subs;
         let r = cb(&mut info, core::mem::size_of::<DlPhdrInfo>(), data);
         if r != 0 {
             return r;
         }
     }
-    let Some(g) = glibc!(b"dl_iterate_phdr", extern "C" fn(PhdrCallback, *mut c_void) -> i32) else { return 0 };
-    struct Ctx {
-        cb: PhdrCallback,
-        data: *mut c_void,
-        skip: usize,
-    }
-    extern "C" fn filter(info: *mut DlPhdrInfo, size: usize, data: *mut c_void) -> i32 {
-        // SAFETY: data is the Ctx below, alive for the call.
-        let ctx = unsafe { &*(data as *const Ctx) };
-        // SAFETY: glibc passes a valid info.
-        if unsafe { (*info).phdr } as usize == ctx.skip {
-            return 0;
+    0
+}
+
+/// glibc's entries not placed yet (objects glibc loaded on its own).
+fn take_rest(glibc: &[DlPhdrInfo], taken: &[bool], order: &mut Vec<DlPhdrInfo>) {
+    for (k, i) in glibc.iter().enumerate() {
+        if !taken[k] {
+            order.push(DlPhdrInfo {
+                addr: i.addr,
+                name: i.name,
+                phdr: i.phdr,
+                phnum: i.phnum,
+                adds: 0,
+                subs: 0,
+                tls_modid: i.tls_modid,
+                tls_data: i.tls_data,
+            });
         }
-        (ctx.cb)(info, size, ctx.data)
     }
-    let ctx = Ctx { cb, data, skip: ld.stub_phdr };
-    g(filter, &ctx as *const Ctx as *mut c_void)
 }
 
 /// `_dl_find_object`: the object containing `pc`, with its unwinding data

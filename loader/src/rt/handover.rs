@@ -501,28 +501,34 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     if r_debug.is_null() {
         loader::fail(&prog, &Error::load(b"ld.so", "did not fill in DT_DEBUG"));
     }
-    let mut maps: Vec<(Vec<u8>, usize)> = Vec::new();
+    let mut maps: Vec<(Vec<u8>, usize, usize)> = Vec::new();
     // SAFETY: _r_debug and its map list are ld.so's, consistent at this
     // point; only the public fields are read, and the walk is bounded.
     unsafe {
         let mut m = (*r_debug).r_map;
         let mut n = 0;
         while !m.is_null() && n < 4096 {
-            maps.push((process::cstr((*m).l_name).to_vec(), (*m).l_addr));
+            maps.push((process::cstr((*m).l_name).to_vec(), (*m).l_addr, m as usize));
             m = (*m).l_next;
             n += 1;
         }
     }
     let ld = &mut s.ld;
+    // The vDSO, which glibc lists second; shimld's lists show it there too.
+    if let Some((_, _, m)) = maps.iter().find(|(n, _, _)| n == b"linux-vdso.so.1") {
+        // SAFETY: a glibc link_map; its public fields are read.
+        let lm = unsafe { &*(*m as *const LinkMap) };
+        ld.vdso = Some(Box::new(super::dl::LinkMap::copy_of(lm.l_addr, lm.l_name, lm.l_ld)));
+    }
     for i in 0..s.core.len() {
         if !s.core[i] {
             continue;
         }
         let path = &ld.objs[i].path;
-        let Some((_, base)) = maps.iter().find(|(n, _)| n == path) else {
+        let Some(&(_, base, map)) = maps.iter().find(|(n, _, _)| n == path) else {
             loader::fail(&prog, &Error::load(path, "ld.so did not load this core object"));
         };
-        let base = *base;
+        ld.objs[i].glibc_map = map;
         // SAFETY: ld.so mapped this object at `base` for good.
         if let Err(e) = unsafe { ld.objs[i].rebase(Kind::Core, base) } {
             loader::fail(&prog, &Error::load(&ld.objs[i].path, e));
@@ -580,6 +586,7 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     let direct = s.direct;
     ld.core = core;
     let ld = loader::publish(core::mem::replace(&mut s.ld, Box::new(Loader::empty())));
+    super::dl::relink(ld);
     // The program sees its own headers again.
     let main = ld.main();
     st.set_aux(process::AT_PHDR, prog_phdr);

@@ -146,6 +146,8 @@ pub struct Loader {
     /// shimld's own object, whose exports replace the glibc core's dl*
     /// functions for the objects shimld loads (glibc programs only).
     pub me: Option<usize>,
+    /// A copy of glibc's link_map for the vDSO, for shimld's lists.
+    pub vdso: Option<Box<super::dl::LinkMap>>,
     /// What dlopen needs, behind the dl lock.
     pub dl: super::lock::RecursiveMutex<Option<super::dl::DlState>>,
 }
@@ -184,7 +186,30 @@ impl Loader {
             skip_copies: Default::default(),
             stub_phdr: 0,
             me: None,
+            vdso: None,
             dl: super::lock::RecursiveMutex::new(None),
+        }
+    }
+
+    /// Records that object `from` uses a definition in `to`, as ld.so's
+    /// `add_dependency` does, so that dlclose does not unload `to` under
+    /// it: an object that is never unloaded makes `to` permanent too;
+    /// another object loaded by dlopen keeps `to` while it stays.
+    pub fn add_dependency(&self, from: usize, to: usize) {
+        let (f, t) = (&self.objs[from], &self.objs[to]);
+        if from == to || !t.dlopened || t.nodelete.load(Ordering::Acquire) {
+            return;
+        }
+        if !f.dlopened || f.nodelete.load(Ordering::Acquire) {
+            t.nodelete.store(true, Ordering::Release);
+            return;
+        }
+        if f.local_scope.contains(&to) {
+            return;
+        }
+        let r = f.reldeps.lock();
+        if !r.get().contains(&to) {
+            r.get().push(to);
         }
     }
 
@@ -269,7 +294,10 @@ impl Loader {
         stats.lookups += 1;
         let found = self.lookup(name, version, from, class);
         let def = match found {
-            Some(d) => d,
+            Some(d) => {
+                self.add_dependency(from, d.obj);
+                d
+            }
             None if sym.bind() == elf::STB_WEAK => {
                 debug!(cat::BINDINGS, "binding file {} to nothing: weak symbol `{}'", B(&o.path), B(name));
                 return Ok(Def { obj: from, sym: None });

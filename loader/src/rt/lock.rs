@@ -53,6 +53,7 @@ impl<T> RecursiveMutex<T> {
         }
     }
 
+    #[allow(clippy::mut_from_ref)]
     pub fn lock(&self) -> Guard<'_, T> {
         let me = thread_id();
         if self.owner.load(Ordering::Relaxed) == me {

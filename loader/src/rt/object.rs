@@ -67,6 +67,8 @@ pub struct Object {
     pub exec_stack: bool,
     /// Direct dependencies (indices into the loader's object list).
     pub deps: Vec<usize>,
+    /// For a core object: glibc's link_map for it (its handle for glibc).
+    pub glibc_map: usize,
     /// Set when dlclose unloads it: lookups pass it by.
     pub removed: core::sync::atomic::AtomicBool,
     /// Loaded by dlopen (not at start-up).
@@ -80,6 +82,9 @@ pub struct Object {
     /// global scope.
     pub local_scope: Vec<usize>,
     pub deepbind: bool,
+    /// Objects loaded by dlopen that this one binds symbols to, outside
+    /// its own dependencies: they stay loaded while it does.
+    pub reldeps: super::lock::RecursiveMutex<Vec<usize>>,
     /// Set once its relocations are applied.
     pub relocated: core::sync::atomic::AtomicBool,
     /// Set once its initialisers have run (or, for the executable, once
@@ -127,12 +132,14 @@ impl Object {
             interp: None,
             exec_stack: false,
             deps: Vec::new(),
+            glibc_map: 0,
             removed: core::sync::atomic::AtomicBool::new(false),
             dlopened: false,
             opens: core::sync::atomic::AtomicUsize::new(0),
             nodelete: core::sync::atomic::AtomicBool::new(false),
             local_scope: Vec::new(),
             deepbind: false,
+            reldeps: super::lock::RecursiveMutex::new(Vec::new()),
             relocated: core::sync::atomic::AtomicBool::new(false),
             init_called: core::sync::atomic::AtomicBool::new(false),
         };
