@@ -10,8 +10,31 @@ macro_rules! features {
 }
 
 features!(
-    hello, reloc, ifunc, tls, lazy, hash, versions, weak, visibility, symbolic, interpose, initfini, start, search,
-    errors, staticexe, interp,
+    hello,
+    reloc,
+    ifunc,
+    tls,
+    lazy,
+    hash,
+    versions,
+    weak,
+    visibility,
+    symbolic,
+    interpose,
+    initfini,
+    start,
+    search,
+    errors,
+    staticexe,
+    interp,
+    glibc_tls,
+    cxx,
+    glibc_internal,
+    exit_order,
+    process,
+    dl_family,
+    auxv_self,
+    allocators,
 );
 
 /// Every folder of testprogs/ with a `cases` file has its test above.

@@ -587,6 +587,7 @@ fn unload(ld: &'static Loader, st: &mut DlState, objs: &[usize]) {
             continue;
         }
         st.subs += 1;
+        super::tls::release_dynamic(o, st.tls.as_mut());
         let n = &mut st.closure.nodes[i];
         n.missing = true;
         n.names.clear();

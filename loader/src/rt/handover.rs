@@ -362,6 +362,7 @@ pub fn start(
                 align,
                 next: at,
                 end: at + super::tls::DLOPEN_RESERVE,
+                free: Vec::new(),
                 image: stub_base + layout.tls_image,
             });
         }

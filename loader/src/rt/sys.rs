@@ -72,6 +72,10 @@ const SYS_FSTAT: usize = 5;
 const SYS_GETCWD: usize = 79;
 const SYS_ARCH_PRCTL: usize = 158;
 const SYS_FUTEX: usize = 202;
+const SYS_RT_SIGACTION: usize = 13;
+const SYS_GETTID: usize = 186;
+const SYS_TGKILL: usize = 234;
+const SYS_GETDENTS64: usize = 217;
 const SYS_EXIT_GROUP: usize = 231;
 const SYS_OPENAT: usize = 257;
 const SYS_NEWFSTATAT: usize = 262;
@@ -327,6 +331,53 @@ pub unsafe fn set_fs(tp: usize) -> Result<()> {
 pub fn getpid() -> i32 {
     // SAFETY: no memory is involved.
     unsafe { syscall1(SYS_GETPID, 0) as i32 }
+}
+
+pub fn gettid() -> i32 {
+    // SAFETY: no memory is involved.
+    unsafe { syscall1(SYS_GETTID, 0) as i32 }
+}
+
+pub fn tgkill(pid: i32, tid: i32, sig: i32) -> Result<()> {
+    // SAFETY: no memory is involved.
+    ret(unsafe { syscall3(SYS_TGKILL, pid as usize, tid as usize, sig as usize) }).map(|_| ())
+}
+
+pub fn getdents64(fd: i32, buf: &mut [u8]) -> Result<usize> {
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    ret(unsafe { syscall3(SYS_GETDENTS64, fd as usize, buf.as_mut_ptr() as usize, buf.len()) })
+}
+
+/// The kernel's `struct sigaction` on x86-64.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct SigAction {
+    pub handler: usize,
+    pub flags: u64,
+    pub restorer: usize,
+    pub mask: u64,
+}
+
+pub const SA_SIGINFO: u64 = 4;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_RESTORER: u64 = 0x0400_0000;
+pub const SIG_DFL: usize = 0;
+pub const SIG_IGN: usize = 1;
+
+/// # Safety
+/// A handler installed must be async-signal-safe and `restorer` must be a
+/// valid signal-return trampoline.
+pub unsafe fn rt_sigaction(sig: i32, new: Option<&SigAction>, old: Option<&mut SigAction>) -> Result<()> {
+    let n = new.map_or(0, |a| a as *const SigAction as usize);
+    let o = old.map_or(0, |a| a as *mut SigAction as usize);
+    ret(syscall4(SYS_RT_SIGACTION, sig as usize, n, o, 8)).map(|_| ())
+}
+
+/// Waits while `*word == val`, at most `ns` nanoseconds.
+pub fn futex_wait_timeout(word: &core::sync::atomic::AtomicU32, val: u32, ns: u64) {
+    let ts = [(ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as i64];
+    // SAFETY: the kernel reads the word and the timespec, both alive.
+    unsafe { syscall4(SYS_FUTEX, word.as_ptr() as usize, FUTEX_WAIT_PRIVATE, val as usize, ts.as_ptr() as usize) };
 }
 
 /// Waits while `*word == val` (or until woken).

@@ -154,6 +154,8 @@ pub struct Reserve {
     /// Next free and end offsets inside module 1's block.
     pub next: usize,
     pub end: usize,
+    /// Blocks given back by objects that were unloaded: (start, end).
+    pub free: alloc::vec::Vec<(usize, usize)>,
     /// The module's initialisation image (what new threads start with).
     pub image: usize,
 }
@@ -169,23 +171,58 @@ pub fn assign_dynamic(o: &mut super::object::Object, reserve: Option<&mut Reserv
     if t.align > r.align {
         return Err("cannot allocate memory in static TLS block");
     }
-    let at = roundup(r.next, t.align);
-    if at + t.memsz > r.end {
-        return Err("cannot allocate memory in static TLS block");
-    }
-    r.next = at + t.memsz;
+    // A block an unloaded object gave back, if one fits; else fresh space.
+    let reuse = r.free.iter().position(|&(s, e)| roundup(s, t.align) + t.memsz <= e);
+    let at = match reuse {
+        Some(k) => {
+            let (s, e) = r.free[k];
+            let at = roundup(s, t.align);
+            if at + t.memsz < e {
+                r.free[k] = (at + t.memsz, e);
+            } else {
+                r.free.remove(k);
+            }
+            at
+        }
+        None => {
+            let at = roundup(r.next, t.align);
+            if at + t.memsz > r.end {
+                return Err("cannot allocate memory in static TLS block");
+            }
+            r.next = at + t.memsz;
+            at
+        }
+    };
     t.modid = 1;
     t.block_off = at;
     t.offset = r.off1 - at;
     Ok(())
 }
 
+/// Gives an unloaded object's block back to the reserve.
+pub fn release_dynamic(o: &super::object::Object, reserve: Option<&mut Reserve>) {
+    if let (Some(t), Some(r)) = (o.tls, reserve) {
+        if t.modid == 1 && t.block_off >= r.end - DLOPEN_RESERVE && t.block_off < r.end {
+            r.free.push((t.block_off, t.block_off + t.memsz));
+        }
+    }
+}
+
 /// Puts a newly loaded object's initial TLS data (relocated) into module
-/// 1's image, for threads created from now on, and into the calling
-/// thread's block. Threads that already exist get zeros for its block (a
-/// limitation glibc avoids by walking its thread list).
+/// 1's image, for threads created from now on, into the calling thread's
+/// block, and (see `init_other_threads`) into the other threads' blocks.
 pub fn init_dynamic(o: &super::object::Object, reserve: Option<&Reserve>) {
     let (Some(t), Some(r)) = (o.tls, reserve) else { return };
+    let missed =
+        init_other_threads(&[BlockInit { offset: t.offset, image: t.image, filesz: t.filesz, memsz: t.memsz }]);
+    if missed > 0 {
+        crate::debug!(
+            super::out::cat::TLS,
+            "{}: TLS block not initialised in {} thread(s) that could not be signalled",
+            super::out::B(&o.path),
+            missed
+        );
+    }
     let tp = super::lock::thread_id();
     let live = tp.wrapping_sub(t.offset);
     // SAFETY: both ranges lie inside module 1 (the reserve is part of the
@@ -196,4 +233,140 @@ pub fn init_dynamic(o: &super::object::Object, reserve: Option<&Reserve>) {
         core::ptr::copy_nonoverlapping(t.image as *const u8, live as *mut u8, t.filesz);
         core::ptr::write_bytes((live + t.filesz) as *mut u8, 0, t.memsz - t.filesz);
     }
+}
+
+// ---------------------------------------------------------------------------
+// Initialising the TLS of an object opened at run time in threads that
+// already exist.
+//
+// glibc walks its thread list to copy a new object's initial TLS data into
+// every thread's static block. That list is glibc's; shimld instead asks
+// each thread to do it itself: a real-time signal, whose handler copies
+// the data into the receiving thread's block (reached through its own
+// thread pointer). This is done only while the signal has its default
+// disposition (the program is not using it); pending deliveries are
+// discarded by setting it to be ignored before it is reset.
+
+/// The signal used (SIGRTMAX, which glibc does not use itself).
+const INIT_SIGNAL: i32 = 64;
+
+/// One block to initialise: its distance below the thread pointer, its
+/// image, and its sizes.
+#[derive(Clone, Copy)]
+pub struct BlockInit {
+    pub offset: usize,
+    pub image: usize,
+    pub filesz: usize,
+    pub memsz: usize,
+}
+
+static WORK: core::sync::atomic::AtomicPtr<BlockInit> = core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+static WORK_LEN: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+static ACKS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+extern "C" fn init_signal_handler(_sig: i32, _info: usize, _ctx: usize) {
+    use core::sync::atomic::Ordering;
+    let work = WORK.load(Ordering::Acquire);
+    let n = WORK_LEN.load(Ordering::Acquire);
+    let tp = super::lock::thread_id();
+    for k in 0..n {
+        // SAFETY: the work list stays alive until every thread has
+        // answered or the wait gave up (and then the signal is ignored
+        // before the list goes); each block lies in this thread's static
+        // TLS (module 1) and the image in the object's mapping.
+        unsafe {
+            let w = *work.add(k);
+            let dst = tp.wrapping_sub(w.offset) as *mut u8;
+            core::ptr::copy_nonoverlapping(w.image as *const u8, dst, w.filesz);
+            core::ptr::write_bytes(dst.add(w.filesz), 0, w.memsz - w.filesz);
+        }
+    }
+    ACKS.fetch_add(1, Ordering::AcqRel);
+    super::sys::futex_wake(&ACKS, 1);
+}
+
+#[unsafe(naked)]
+unsafe extern "C" fn signal_return() {
+    core::arch::naked_asm!("mov eax, 15", "syscall", "ud2")
+}
+
+/// The thread ids of the process, but the calling thread's.
+fn other_threads() -> alloc::vec::Vec<i32> {
+    let mut tids = alloc::vec::Vec::new();
+    let me = sys::gettid();
+    let Ok(fd) = sys::open(b"/proc/self/task", sys::O_RDONLY | 0o200000, 0) else { return tids };
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = sys::getdents64(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        let mut off = 0;
+        while off + 19 < n {
+            let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+            if reclen == 0 {
+                break;
+            }
+            let name = &buf[off + 19..(off + reclen).min(n)];
+            let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
+            if let Ok(s) = core::str::from_utf8(name) {
+                if let Ok(t) = s.parse::<i32>() {
+                    if t != me {
+                        tids.push(t);
+                    }
+                }
+            }
+            off += reclen;
+        }
+    }
+    sys::close(fd);
+    tids
+}
+
+/// Copies the initial data of `blocks` into the static TLS of every other
+/// thread. Returns how many threads could not be reached.
+pub fn init_other_threads(blocks: &[BlockInit]) -> usize {
+    use core::sync::atomic::Ordering;
+    let tids = other_threads();
+    if tids.is_empty() || blocks.is_empty() {
+        return 0;
+    }
+    let mut old = sys::SigAction::default();
+    // SAFETY: only reads the current disposition.
+    if unsafe { sys::rt_sigaction(INIT_SIGNAL, None, Some(&mut old)) }.is_err() || old.handler != sys::SIG_DFL {
+        return tids.len();
+    }
+    WORK.store(blocks.as_ptr() as *mut BlockInit, Ordering::Release);
+    WORK_LEN.store(blocks.len(), Ordering::Release);
+    ACKS.store(0, Ordering::Release);
+    let act = sys::SigAction {
+        handler: init_signal_handler as *const () as usize,
+        flags: sys::SA_SIGINFO | sys::SA_RESTART | sys::SA_RESTORER,
+        restorer: signal_return as *const () as usize,
+        mask: !0,
+    };
+    // SAFETY: the handler only copies memory and wakes a futex; the
+    // restorer is the rt_sigreturn trampoline.
+    if unsafe { sys::rt_sigaction(INIT_SIGNAL, Some(&act), None) }.is_err() {
+        return tids.len();
+    }
+    let pid = sys::getpid();
+    let sent = tids.iter().filter(|&&t| sys::tgkill(pid, t, INIT_SIGNAL).is_ok()).count() as u32;
+    // Wait for the answers, up to a fifth of a second in all.
+    for _ in 0..200 {
+        let a = ACKS.load(Ordering::Acquire);
+        if a >= sent {
+            break;
+        }
+        sys::futex_wait_timeout(&ACKS, a, 1_000_000);
+    }
+    let ign = sys::SigAction { handler: sys::SIG_IGN, ..sys::SigAction::default() };
+    let dfl = sys::SigAction::default();
+    // SAFETY: ignoring discards deliveries still pending (threads that
+    // block the signal); then the default disposition is back.
+    unsafe {
+        let _ = sys::rt_sigaction(INIT_SIGNAL, Some(&ign), None);
+        let _ = sys::rt_sigaction(INIT_SIGNAL, Some(&dfl), None);
+    }
+    WORK_LEN.store(0, Ordering::Release);
+    (sent.saturating_sub(ACKS.load(Ordering::Acquire))) as usize + (tids.len() - sent as usize)
 }
