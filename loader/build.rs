@@ -15,6 +15,7 @@ fn main() {
         "-Wl,--export-dynamic-symbol=dl*",
         "-Wl,--export-dynamic-symbol=_dl_find_object",
         "-Wl,--export-dynamic-symbol=readlink*",
+        "-Wl,--export-dynamic-symbol=backtrace_symbols*",
         "-Wl,--hash-style=both",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
