@@ -88,39 +88,49 @@ pub extern "C" fn readlinkat(dirfd: i32, path: *const u8, buf: *mut u8, size: us
     }
 }
 
-/// One frame as glibc's `backtrace_symbols` words it:
-/// `FILE(SYMBOL+0xOFF) [0xADDR]`, offsets from the load bias when no
-/// symbol covers the address, and `[0xADDR]` for unknown addresses. glibc
-/// finds names with its own `_dl_addr`, which does not know the objects
-/// shimld loaded; this uses shimld's `dladdr1`, which knows both.
-fn frame_line(addr: usize) -> Vec<u8> {
+/// One frame as glibc words it: `FILE(SYMBOL+0xOFF) [0xADDR]` for
+/// `backtrace_symbols`, `FILE(SYMBOL+0xOFF)[0xADDR]` for the `_fd`
+/// variant (which always writes the 0x, and leaves the parentheses out
+/// when there is neither a symbol nor a load bias); offsets are from the
+/// load bias when no symbol covers the address. glibc finds names with its
+/// own `_dl_addr`, which does not know the objects shimld loaded; this uses
+/// shimld's `dladdr1`, which knows both.
+fn frame_line(addr: usize, fd_style: bool) -> Vec<u8> {
     use core::fmt::Write;
     let mut info = super::dl::DlInfo { fname: core::ptr::null(), fbase: 0, sname: core::ptr::null(), saddr: 0 };
     let mut lm: *const core::ffi::c_void = core::ptr::null();
     let found = super::dl::dladdr1(addr, &mut info, &mut lm, 2) != 0;
     // SAFETY: dladdr1 fills C strings (or NULL).
     let fname = if found { unsafe { super::process::cstr(info.fname) } } else { &[] };
+    let sep = if fd_style { "" } else { " " };
+    let mut out = Vec::new();
     let mut s = alloc::string::String::new();
-    if fname.is_empty() {
-        let _ = write!(s, "[{addr:#x}]");
-        return s.into_bytes();
+    if !fname.is_empty() {
+        out.extend_from_slice(fname);
+        // SAFETY: RTLD_DL_LINKMAP gives a link_map, whose first field is l_addr.
+        let bias = if lm.is_null() { info.fbase } else { unsafe { *(lm as *const usize) } };
+        // SAFETY: as above.
+        let sname = unsafe { super::process::cstr(info.sname) };
+        let saddr = if info.sname.is_null() { bias } else { info.saddr };
+        let described =
+            if fd_style { !info.sname.is_null() || bias != 0 } else { !(info.sname.is_null() && saddr == 0) };
+        if described {
+            let (sign, off) = if addr >= saddr { ('+', addr - saddr) } else { ('-', saddr - addr) };
+            out.push(b'(');
+            out.extend_from_slice(sname);
+            // C's %#tx prints 0 without the 0x; the _fd variant always has it.
+            if off == 0 && !fd_style {
+                let _ = write!(s, "{sign}0)");
+            } else {
+                let _ = write!(s, "{sign}{off:#x})");
+            }
+        } else if !fd_style {
+            let _ = write!(s, "()");
+        }
     }
-    // The load bias, which is what the offsets are useful against.
-    // SAFETY: RTLD_DL_LINKMAP gives a link_map, whose first field is l_addr.
-    let bias = if lm.is_null() { info.fbase } else { unsafe { *(lm as *const usize) } };
-    // SAFETY: as above.
-    let sname = unsafe { super::process::cstr(info.sname) };
-    let saddr = if info.sname.is_null() { bias } else { info.saddr };
-    let mut out = fname.to_vec();
-    if info.sname.is_null() && saddr == 0 {
-        let _ = write!(s, "() [{addr:#x}]");
-    } else {
-        let (sign, off) = if addr >= saddr { ('+', addr - saddr) } else { ('-', saddr - addr) };
-        // C's %#tx prints 0 without the 0x.
-        let off = if off == 0 { alloc::string::String::from("0") } else { alloc::format!("{off:#x}") };
-        out.push(b'(');
-        out.extend_from_slice(sname);
-        let _ = write!(s, "{sign}{off}) [{addr:#x}]");
+    let _ = write!(s, "{sep}[{addr:#x}]");
+    if fname.is_empty() {
+        s = alloc::format!("[{addr:#x}]");
     }
     out.extend_from_slice(s.as_bytes());
     out
@@ -138,7 +148,7 @@ fn program_malloc() -> Option<extern "C" fn(usize) -> *mut u8> {
 pub extern "C" fn backtrace_symbols(array: *const usize, size: i32) -> *mut *mut u8 {
     let n = size.max(0) as usize;
     // SAFETY: the caller passes `size` return addresses.
-    let lines: Vec<Vec<u8>> = (0..n).map(|i| frame_line(unsafe { *array.add(i) })).collect();
+    let lines: Vec<Vec<u8>> = (0..n).map(|i| frame_line(unsafe { *array.add(i) }, false)).collect();
     let total = n * 8 + lines.iter().map(|l| l.len() + 1).sum::<usize>();
     let Some(malloc) = program_malloc() else { return core::ptr::null_mut() };
     let block = malloc(total);
@@ -165,7 +175,7 @@ pub extern "C" fn backtrace_symbols(array: *const usize, size: i32) -> *mut *mut
 pub extern "C" fn backtrace_symbols_fd(array: *const usize, size: i32, fd: i32) {
     for i in 0..size.max(0) as usize {
         // SAFETY: the caller passes `size` return addresses.
-        let mut l = frame_line(unsafe { *array.add(i) });
+        let mut l = frame_line(unsafe { *array.add(i) }, true);
         l.push(b'\n');
         let _ = super::sys::write_all(fd, &l);
     }
