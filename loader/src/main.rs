@@ -191,7 +191,16 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     // SAFETY: sp is the kernel's initial stack pointer.
     let mut st = unsafe { Stack::new(sp) };
     let direct = st.aux(process::AT_ENTRY) == Some(_start as *const () as usize);
-    let opts = rt::options::parse(&st, direct);
+    let mut opts = rt::options::parse(&st, direct);
+    if let Some(dir) = opts.root.take() {
+        match rt::root::set(&dir) {
+            Ok(prefix) => opts.root = Some(prefix),
+            Err(e) => {
+                eprint!("shimld: cannot use {} as the root: {}\n", B(&dir), e.text());
+                sys::exit_group(1);
+            }
+        }
+    }
     if let Some(spec) = st.getenv(b"SHIMLD_DEBUG") {
         if !rt::out::configure(spec, st.getenv(b"SHIMLD_DEBUG_OUTPUT")) {
             sys::exit_group(0);
@@ -255,9 +264,10 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         .or_else(|| st.getenv(b"LD_LIBRARY_PATH").filter(|p| !p.is_empty()))
         .map(|p| search::split_dirs(p, b":;", exe_origin.as_deref(), &tokens))
         .unwrap_or_default();
-    let cache_bytes = if opts.inhibit_cache { None } else { map_file(search::LD_SO_CACHE) };
+    let cache_bytes = if opts.inhibit_cache { None } else { map_file(&rt::root::inside(search::LD_SO_CACHE)) };
     let cache = cache_bytes.and_then(|b| Cache::parse(b).ok());
-    let cfg = Config::host(library_path, cache, tokens, cwd, &interp);
+    let mut cfg = Config::host(library_path, cache, tokens, cwd, &interp);
+    cfg.root = opts.root.clone();
     let mut host = RtHost { rtld: Some(Box::new(rtld)), cpu_level: None };
     let mut c: Closure<Box<Object>> = Closure::new();
     let meta = exe.meta();
@@ -423,8 +433,9 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
     let arg_ptr = unsafe { *st.argv.add(i) };
     // Unlike ld.so, a name without a slash is looked up in PATH, as a shell
     // would, since shimld prefixes command lines.
+    // With --root, an absolute path names the root's file if it has one.
     let (path, execfn) = if arg.contains(&b'/') {
-        (arg.to_vec(), arg_ptr)
+        (in_root_first(arg), arg_ptr)
     } else {
         match path_search(arg, st.getenv(b"PATH").unwrap_or(b"/usr/local/bin:/usr/bin:/bin")) {
             Some(mut p) => {
@@ -454,7 +465,7 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
     let mut real = None;
     let exe = match map::open_elf(&path) {
         Ok(f) => {
-            real = fd_path(f.fd);
+            real = map::fd_path(f.fd);
             Object::map(Kind::Exec, name.clone(), &f).map_err(|e| map_error(&path, e))
         }
         Err(e) => Err(map_error(&path, e)),
@@ -478,7 +489,7 @@ fn script_interpreter(mut path: Vec<u8>, execfn: *const u8) -> Result<(Vec<u8>, 
     let mut inserted: Vec<*const u8> = Vec::new();
     let mut file = execfn;
     for _ in 0..MAX_SCRIPT_DEPTH {
-        let Ok(fd) = sys::open(&path, sys::O_RDONLY, 0) else { return Ok((path, inserted)) };
+        let Ok(fd) = rt::root::open(&path, sys::O_RDONLY) else { return Ok((path, inserted)) };
         let mut head = [0u8; 256];
         let n = sys::pread_full(fd, &mut head, 0).unwrap_or(0);
         sys::close(fd);
@@ -505,20 +516,9 @@ fn script_interpreter(mut path: Vec<u8>, execfn: *const u8) -> Result<(Vec<u8>, 
         level.extend(inserted.drain(1.min(inserted.len())..));
         inserted = level;
         file = inserted[0];
-        path = interp.to_vec();
+        path = in_root_first(interp);
     }
     Err(Error::load(&path, "too many levels of script interpreters"))
-}
-
-/// The canonical path of an open file.
-fn fd_path(fd: i32) -> Option<Vec<u8>> {
-    use core::fmt::Write;
-    let mut link = alloc::string::String::new();
-    let _ = write!(link, "/proc/self/fd/{fd}");
-    let mut buf = alloc::vec![0u8; 4096];
-    let n = sys::readlink(link.as_bytes(), &mut buf).ok()?;
-    buf.truncate(n);
-    Some(buf)
 }
 
 fn map_error(path: &[u8], e: map::MapError) -> Error {
@@ -544,11 +544,41 @@ fn path_search(name: &[u8], path: &[u8]) -> Option<Vec<u8>> {
     for dir in path.split(|&c| c == b':') {
         let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
         let p = search::join(dir, name);
-        if sys::access(&p, 1).is_ok() && sys::stat(&p).is_ok_and(|s| s.st_mode & sys::S_IFMT == sys::S_IFREG) {
+        if rt::root::is_set() && p.starts_with(b"/") {
+            let inside = rt::root::inside(&p);
+            if is_file(&inside) {
+                return Some(inside);
+            }
+        }
+        if sys::access(&p, 1).is_ok() && is_file(&p) {
             return Some(p);
         }
     }
     None
+}
+
+/// Whether `path` (inside the root, if it names it) is a regular file.
+fn is_file(path: &[u8]) -> bool {
+    match rt::root::open(path, sys::O_RDONLY | sys::O_PATH) {
+        Ok(fd) => {
+            let f = sys::fstat(fd).is_ok_and(|s| s.st_mode & sys::S_IFMT == sys::S_IFREG);
+            sys::close(fd);
+            f
+        }
+        Err(_) => false,
+    }
+}
+
+/// An absolute path inside the root if the root has that file, else the
+/// path itself.
+fn in_root_first(path: &[u8]) -> Vec<u8> {
+    if rt::root::is_set() && path.starts_with(b"/") {
+        let inside = rt::root::inside(path);
+        if is_file(&inside) {
+            return inside;
+        }
+    }
+    path.to_vec()
 }
 
 /// Describes the program the kernel mapped (shimld started as PT_INTERP).
@@ -651,7 +681,7 @@ fn platform(st: &Stack) -> Vec<u8> {
 
 /// Maps a whole file read-only (the cache), or None.
 fn map_file(path: &[u8]) -> Option<&'static [u8]> {
-    let fd = sys::open(path, sys::O_RDONLY, 0).ok()?;
+    let fd = rt::root::open(path, sys::O_RDONLY).ok()?;
     let st = sys::fstat(fd).ok();
     let size = st.map_or(0, |s| s.st_size as usize);
     // SAFETY: a fresh private read-only mapping of the whole file, kept for

@@ -104,6 +104,9 @@ struct State {
     copies_done: BTreeSet<u64>,
     /// Environment entries renamed so that ld.so does not act on them.
     hidden_env: Vec<*mut u8>,
+    /// An environment entry lent to ld.so (see `root_library_path`): its
+    /// slot and the original string.
+    lent_env: Option<(*mut *const u8, *const u8)>,
     direct: bool,
     prog_phdr: usize,
     prog_phnum: usize,
@@ -220,7 +223,7 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
         let version = exe.syms.wanted_version(r.sym()).map(|v| {
             let file = v.file.unwrap_or(b"");
             let path =
-                ld.objs.iter().enumerate().find(|(i, o)| core[*i] && o.short_name() == file).map(|(_, o)| &o.path[..]);
+                ld.objs.iter().enumerate().find(|(i, o)| core[*i] && o.short_name() == file).map(|(_, o)| &o.file[..]);
             (path.unwrap_or(file).to_vec(), v.name.to_vec())
         });
         copies.push(stub::Copy { sym: exports.len(), addr: exe.addr(r.r_offset) });
@@ -289,6 +292,51 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
     (exports, copies, copies_done)
 }
 
+/// With `--root`, glibc's own later dlopens (NSS modules, gconv modules,
+/// libgcc_s for backtraces) must find the root's libraries, not the
+/// host's: ld.so is started with LD_LIBRARY_PATH naming the root's default
+/// directories (after the user's own entries), as the root's ld.so run
+/// with `--library-path` would search. The entry is lent: the program's
+/// environment is put back in the continuation.
+fn root_library_path(st: &Stack) -> Option<(*mut *const u8, *const u8)> {
+    if !super::root::is_set() {
+        return None;
+    }
+    let mut value: Vec<u8> = b"LD_LIBRARY_PATH=".to_vec();
+    let existing = st.getenv(b"LD_LIBRARY_PATH").filter(|v| !v.is_empty());
+    if let Some(v) = existing {
+        value.extend_from_slice(v);
+        value.push(b':');
+    }
+    for (k, d) in shimld::search::DEFAULT_DIRS.iter().enumerate() {
+        if k > 0 {
+            value.push(b':');
+        }
+        value.extend_from_slice(&super::root::inside(d));
+    }
+    value.push(0);
+    let s = Box::leak(value.into_boxed_slice()).as_ptr();
+    // The slot: LD_LIBRARY_PATH's own, or else one that ld.so and libc's
+    // start-up do not read.
+    let slot = (0..st.envc).find(|&i| st.env(i).starts_with(b"LD_LIBRARY_PATH=")).or_else(|| {
+        (0..st.envc).find(|&i| {
+            let e = st.env(i);
+            !(e.starts_with(b"LD_")
+                || e.starts_with(b"GLIBC_")
+                || e.starts_with(b"MALLOC_")
+                || e.starts_with(b"SHIMLD"))
+        })
+    })?;
+    // SAFETY: slot < envc; the environment vector is ours to change until
+    // the program starts, and the continuation restores it.
+    unsafe {
+        let p = st.envp.add(slot);
+        let orig = *p;
+        *p = s;
+        Some((p, orig))
+    }
+}
+
 /// Hands the program over to its ld.so. Never returns: ld.so comes back
 /// through the stub's entry point, `continuation`.
 #[allow(clippy::too_many_arguments)]
@@ -305,6 +353,13 @@ pub fn start(
     // 1. The core is ld.so's to map.
     let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld);
     let interp = ld.main().interp.clone().unwrap_or_else(|| shimld::search::RTLD_PATH.to_vec());
+    // ld.so, opened first: with --root its canonical path (inside the root)
+    // is what the stub names as its interpreter.
+    let ldso_file = match map::open_elf(&super::root::inside(&interp)) {
+        Ok(f) => f,
+        Err(e) => loader::fail(&ld.prog, &Error::load(&interp, e.message())),
+    };
+    let interp = if super::root::is_set() { map::fd_path(ldso_file.fd).unwrap_or(interp) } else { interp };
     // 2-3. TLS and the stub.
     let tls = tls_layout(&mut ld, &core);
     let (exports, copies, copies_done) = exports(&ld, &core);
@@ -313,7 +368,7 @@ pub fn start(
         .iter()
         .enumerate()
         .filter(|(i, o)| core[*i] && o.kind != Kind::Rtld)
-        .map(|(_, o)| o.path.clone())
+        .map(|(_, o)| o.file.clone())
         .collect();
     for (i, o) in ld.objs.iter_mut().enumerate() {
         if core[i] && o.kind != Kind::Rtld {
@@ -370,10 +425,7 @@ pub fn start(
     debug!(cat::FILES, "handover: stub at 0x{:x}, {} exports, ld.so {}", stub_base, spec.exports.len(), B(&interp));
 
     // 4. ld.so, mapped as the kernel maps an interpreter.
-    let f = match map::open_elf(&interp) {
-        Ok(f) => f,
-        Err(e) => loader::fail(&ld.prog, &Error::load(&interp, e.message())),
-    };
+    let f = ldso_file;
     let ldso = match Object::map(Kind::Core, interp.clone(), &f) {
         Ok(o) => o,
         Err(e) => loader::fail(&ld.prog, &Error::load(&interp, e.message())),
@@ -430,6 +482,7 @@ pub fn start(
             hidden_env.push(p);
         }
     }
+    let lent_env = root_library_path(&st);
     // SAFETY: single-threaded; the state is read once, by the continuation.
     unsafe {
         STATE = Some(Box::new(State {
@@ -440,6 +493,7 @@ pub fn start(
             tls_off,
             copies_done,
             hidden_env,
+            lent_env,
             direct,
             prog_phdr,
             prog_phnum,
@@ -488,6 +542,10 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
         sys::exit_group(127)
     };
     super::lock::thread_pointer_ready();
+    if let Some((slot, orig)) = s.lent_env {
+        // SAFETY: restores the slot changed in `start`.
+        unsafe { *slot = orig };
+    }
     for &p in &s.hidden_env {
         // SAFETY: restores the name changed in `start`.
         unsafe { *p = b'L' };
@@ -525,7 +583,7 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
         if !s.core[i] {
             continue;
         }
-        let path = &ld.objs[i].path;
+        let path = &ld.objs[i].file;
         let Some(&(_, base, map)) = maps.iter().find(|(n, _, _)| n == path) else {
             loader::fail(&prog, &Error::load(path, "ld.so did not load this core object"));
         };

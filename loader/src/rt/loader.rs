@@ -512,7 +512,12 @@ impl Host for RtHost {
     }
 
     fn load(&mut self, f: ElfFile, path: &[u8]) -> Result<(Box<Object>, Meta), OpenError> {
-        let o = Object::map(Kind::Lib, path.to_vec(), &f).map_err(|e| OpenError::Bad(e.message()))?;
+        let mut o = Object::map(Kind::Lib, path.to_vec(), &f).map_err(|e| OpenError::Bad(e.message()))?;
+        if super::root::is_set() {
+            if let Some(p) = map::fd_path(f.fd) {
+                o.file = p;
+            }
+        }
         if o.d.has_filter {
             return Err(OpenError::Bad("filter objects (DT_FILTER, DT_AUXILIARY) are not supported"));
         }
@@ -533,7 +538,7 @@ impl Host for RtHost {
     }
 
     fn is_dir(&mut self, path: &[u8]) -> bool {
-        sys::stat(path).is_ok_and(|st| st.st_mode & sys::S_IFMT == sys::S_IFDIR)
+        super::root::is_dir(path)
     }
 
     fn hwcaps(&mut self) -> Vec<&'static [u8]> {

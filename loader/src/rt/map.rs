@@ -6,6 +6,7 @@
 //! rather than a SIGBUS.
 
 use super::sys::{self, page_down, page_up, Errno, PAGE};
+use alloc::vec::Vec;
 use shimld::elf::{self, Ehdr, Phdr, PhdrList, PF_R, PF_W, PF_X, PT_LOAD};
 
 /// The most bytes one object may map (a bound against hostile memsz).
@@ -68,7 +69,7 @@ fn prot_of(flags: u32) -> usize {
 
 /// Opens `path` and reads and checks its ELF and program headers.
 pub fn open_elf(path: &[u8]) -> Result<ElfFile, MapError> {
-    let fd = sys::open(path, sys::O_RDONLY, 0).map_err(MapError::Open)?;
+    let fd = super::root::open(path, sys::O_RDONLY).map_err(MapError::Open)?;
     let mut f = ElfFile { fd, ehdr: Ehdr::default(), phdrs: PhdrList::new(), size: 0, dev: 0, ino: 0 };
     let st = sys::fstat(fd).map_err(MapError::Open)?;
     if st.st_mode & sys::S_IFMT == sys::S_IFDIR {
@@ -105,6 +106,17 @@ pub fn open_elf(path: &[u8]) -> Result<ElfFile, MapError> {
         elf::phdrs_at(&f.ehdr, &buf, start).map_err(MapError::Header)?
     };
     Ok(f)
+}
+
+/// The canonical path of an open file.
+pub fn fd_path(fd: i32) -> Option<Vec<u8>> {
+    use core::fmt::Write;
+    let mut link = alloc::string::String::new();
+    let _ = write!(link, "/proc/self/fd/{fd}");
+    let mut buf = alloc::vec![0u8; 4096];
+    let n = sys::readlink(link.as_bytes(), &mut buf).ok()?;
+    buf.truncate(n);
+    Some(buf)
 }
 
 /// The address span of an object's PT_LOAD segments.

@@ -16,6 +16,7 @@ pub mod options;
 pub mod out;
 pub mod process;
 pub mod replica;
+pub mod root;
 pub mod sys;
 pub mod tls;
 pub mod x86_64;

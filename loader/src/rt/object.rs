@@ -43,6 +43,9 @@ pub struct Object {
     pub idx: usize,
     pub kind: Kind,
     pub path: Vec<u8>,
+    /// The file's canonical path when it came from a `--root` (what the
+    /// root's ld.so is told to open), else `path`.
+    pub file: Vec<u8>,
     /// The path with a terminating NUL, for C callers.
     pub cpath: Vec<u8>,
     /// The public link_map fields, for handles and dl_find_object.
@@ -113,6 +116,7 @@ impl Object {
         let mut o = Object {
             idx: 0,
             kind,
+            file: path.clone(),
             path,
             cpath,
             lm: super::dl::LinkMap::default(),

@@ -22,6 +22,9 @@ pub struct Options {
     pub bind_now: bool,
     /// LD_DYNAMIC_WEAK.
     pub dynamic_weak: bool,
+    /// `--root DIR`: load the program, its interpreter and its libraries
+    /// from another system's root directory.
+    pub root: Option<alloc::vec::Vec<u8>>,
     /// Index in argv of the program (0 when started as PT_INTERP).
     pub prog_index: usize,
 }
@@ -40,6 +43,10 @@ what happened. shimld can also be a program's PT_INTERP.
                         variable LD_LIBRARY_PATH
   --preload LIST        preload objects named in LIST
   --argv0 STRING        set argv[0] to STRING before running
+  --root DIR            load the program, its interpreter and libraries from
+                        the system whose root directory is DIR (the cache
+                        in DIR/etc, the default directories and absolute
+                        RPATH/RUNPATH entries resolve inside DIR)
   --help                display this help and exit
   --version             output version information and exit
 
@@ -85,6 +92,7 @@ pub fn parse(st: &Stack, direct: bool) -> Options {
                 b"--list" => o.list = true,
                 b"--verify" => o.verify = true,
                 b"--inhibit-cache" => o.inhibit_cache = true,
+                b"--root" => o.root = Some(value("--root").to_vec()),
                 b"--library-path" => o.library_path = Some(value("--library-path")),
                 b"--preload" => {
                     let v = value("--preload");

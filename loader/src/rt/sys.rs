@@ -76,6 +76,7 @@ const SYS_RT_SIGACTION: usize = 13;
 const SYS_GETTID: usize = 186;
 const SYS_TGKILL: usize = 234;
 const SYS_GETDENTS64: usize = 217;
+const SYS_OPENAT2: usize = 437;
 const SYS_EXIT_GROUP: usize = 231;
 const SYS_OPENAT: usize = 257;
 const SYS_NEWFSTATAT: usize = 262;
@@ -88,6 +89,9 @@ pub const O_WRONLY: usize = 1;
 pub const O_CREAT: usize = 0o100;
 pub const O_TRUNC: usize = 0o1000;
 pub const O_CLOEXEC: usize = 0o2000000;
+pub const O_DIRECTORY: usize = 0o200000;
+pub const O_PATH: usize = 0o10000000;
+const RESOLVE_IN_ROOT: u64 = 0x10;
 
 pub const PROT_NONE: usize = 0;
 pub const PROT_READ: usize = 1;
@@ -252,6 +256,36 @@ pub fn open(path: &[u8], flags: usize, mode: usize) -> Result<i32> {
         loop {
             // SAFETY: p is a NUL-terminated string that lives across the call.
             let r = ret(unsafe { syscall4(SYS_OPENAT, AT_FDCWD as usize, p as usize, flags | O_CLOEXEC, mode) });
+            if r != Err(Errno(EINTR)) {
+                return r.map(|fd| fd as i32);
+            }
+        }
+    })
+}
+
+/// Opens `path` relative to `dirfd` as if `dirfd` were the root directory
+/// (absolute paths and symbolic links stay inside it).
+pub fn openat2_in_root(dirfd: i32, path: &[u8], flags: usize) -> Result<i32> {
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    let how = OpenHow { flags: (flags | O_CLOEXEC) as u64, mode: 0, resolve: RESOLVE_IN_ROOT };
+    with_path(path, |p| {
+        loop {
+            // SAFETY: p is NUL-terminated and `how` is a struct open_how of
+            // the size passed; both live across the call.
+            let r = ret(unsafe {
+                syscall4(
+                    SYS_OPENAT2,
+                    dirfd as usize,
+                    p as usize,
+                    &how as *const OpenHow as usize,
+                    core::mem::size_of::<OpenHow>(),
+                )
+            });
             if r != Err(Errno(EINTR)) {
                 return r.map(|fd| fd as i32);
             }
