@@ -207,6 +207,12 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         }
     }
     let rtld = self_object(base, ehdr);
+    // Debuggers find shimld's r_debug through shimld's own DT_DEBUG (shimld
+    // is their main executable when started as a command).
+    if let (Some(i), Some(d)) = (rtld.d.debug_index, rtld.dynamic) {
+        // SAFETY: shimld's .dynamic is writable (nothing made it read-only).
+        unsafe { rt::debugger::publish(rtld.addr(d.p_vaddr) + 16 * i + 8) };
+    }
 
     // 3. The program.
     let (prog, exe) = if direct { open_program(&st, &opts) } else { mapped_program(&st) };
@@ -222,6 +228,13 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
             loader::fail(&prog.name, &e)
         }
     };
+    // The process is the program's: ps and /proc/self/comm show its name.
+    // (For a script, the kernel names the process after the script.)
+    if direct {
+        // SAFETY: execfn is a C string that lives for the process.
+        let file = unsafe { process::cstr(prog.execfn) };
+        sys::set_name(file.rsplit(|&c| c == b'/').next().unwrap_or(file));
+    }
     let is_static = exe.interp.is_none()
         && (exe.dynamic.is_none() || (exe.d.needed.is_empty() && exe.d.flags_1 & elf::DF_1_PIE != 0));
     if opts.verify {
@@ -288,6 +301,11 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     }
 
     let mut ld = Box::new(build_loader(&mut c, &prog, &opts));
+    // And through the program's, when shimld is its interpreter.
+    if let (false, Some(i), Some(d)) = (direct, ld.main().d.debug_index, ld.main().dynamic) {
+        // SAFETY: the program's .dynamic is writable (ld.so writes DT_DEBUG).
+        unsafe { rt::debugger::publish(ld.main().addr(d.p_vaddr) + 16 * i + 8) };
+    }
     ld.dl = rt::lock::RecursiveMutex::new(Some(rt::dl::DlState::new(c, cfg, host)));
 
     // 6. Versions; a glibc program goes to its ld.so from here.
@@ -832,6 +850,10 @@ fn build_loader(c: &mut Closure<Box<Object>>, prog: &Prog, opts: &Options) -> Lo
     ld.bind_now = opts.bind_now;
     ld.dynamic_weak = opts.dynamic_weak;
     ld.init_order = init_order;
+    ld.direct = opts.prog_index > 0;
+    if ld.direct {
+        ld.debug_head = Some(Box::new([rt::dl::LinkMap::default(), rt::dl::LinkMap::default()]));
+    }
     rt::dl::relink(&ld);
     ld
 }

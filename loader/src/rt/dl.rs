@@ -470,6 +470,7 @@ fn open(ld: &'static Loader, name: &[u8], mode: i32, caller: usize) -> Result<us
     if mode & RTLD_NODELETE != 0 {
         r.nodelete.store(true, Ordering::Release);
     }
+    super::debugger::state(super::debugger::RT_ADD, None, 0);
     relink(ld);
     let handle = &r.lm as *const LinkMap as usize;
     // Constructors, dependencies first, with the lock released: they may
@@ -540,6 +541,41 @@ pub fn relink(ld: &Loader) {
         lm.l_prev.store(if k > 0 { chain[k - 1] as *mut LinkMap } else { core::ptr::null_mut() }, Ordering::Relaxed);
         lm.l_next.store(chain.get(k + 1).map_or(core::ptr::null_mut(), |&n| n as *mut LinkMap), Ordering::Release);
     }
+    let ldbase = (0..ld.objs.len()).find(|&i| ld.objs[i].kind == Kind::Rtld).map_or(0, |i| ld.objs[i].base);
+    // A debugger takes the first entry for its main executable and skips
+    // it. When that is shimld (started as a command), the debugger's list
+    // is a separate chain: an entry for shimld, then copies of every entry
+    // with the program's under its own path.
+    let first = match &ld.debug_head {
+        Some(head) => {
+            let mut dbg: Vec<*const LinkMap> = alloc::vec![&head[0] as *const LinkMap];
+            for &lm in &chain {
+                // SAFETY: as above.
+                let lm = unsafe { &*lm };
+                let copy: &LinkMap = match (0..ld.objs.len()).find(|&i| core::ptr::eq(&ld.objs[i].lm, lm)) {
+                    Some(i) => &ld.objs[i].dbg,
+                    None => &head[1],
+                };
+                copy.l_addr.store(lm.l_addr.load(Ordering::Relaxed), Ordering::Relaxed);
+                copy.l_name.store(lm.l_name.load(Ordering::Relaxed), Ordering::Relaxed);
+                copy.l_ld.store(lm.l_ld.load(Ordering::Relaxed), Ordering::Relaxed);
+                dbg.push(copy);
+            }
+            let main = &ld.objs[0];
+            main.dbg.l_name.store(main.cpath.as_ptr() as *mut u8, Ordering::Relaxed);
+            for (k, &lm) in dbg.iter().enumerate() {
+                // SAFETY: entries of the loader, alive as long as it.
+                let lm = unsafe { &*lm };
+                lm.l_prev
+                    .store(if k > 0 { dbg[k - 1] as *mut LinkMap } else { core::ptr::null_mut() }, Ordering::Relaxed);
+                lm.l_next
+                    .store(dbg.get(k + 1).map_or(core::ptr::null_mut(), |&n| n as *mut LinkMap), Ordering::Release);
+            }
+            Some(&head[0] as *const LinkMap)
+        }
+        None => chain.first().copied(),
+    };
+    super::debugger::state(super::debugger::RT_CONSISTENT, first, ldbase);
 }
 
 /// Adds `root` and its dependencies to the global scope.
@@ -579,6 +615,7 @@ fn rollback(st: &mut DlState, start: usize) {
 /// then the mappings. Their nodes stay, marked missing, so indices keep
 /// matching.
 fn unload(ld: &'static Loader, st: &mut DlState, objs: &[usize]) {
+    super::debugger::state(super::debugger::RT_DELETE, None, 0);
     let order = loader::sort(&ld.objs, objs);
     for &i in &order {
         crate::call_fini(ld, &ld.objs[i]);

@@ -146,6 +146,12 @@ pub struct Loader {
     /// shimld's own object, whose exports replace the glibc core's dl*
     /// functions for the objects shimld loads (glibc programs only).
     pub me: Option<usize>,
+    /// Started as a command (not as the program's PT_INTERP).
+    pub direct: bool,
+    /// For debuggers, when shimld is started as a command: a first entry
+    /// standing for shimld (the debugger's main executable, which it skips)
+    /// and a copy of the program's entry under its path.
+    pub debug_head: Option<Box<[super::dl::LinkMap; 2]>>,
     /// A copy of glibc's link_map for the vDSO, for shimld's lists.
     pub vdso: Option<Box<super::dl::LinkMap>>,
     /// What dlopen needs, behind the dl lock.
@@ -186,6 +192,8 @@ impl Loader {
             skip_copies: Default::default(),
             stub_phdr: 0,
             me: None,
+            direct: false,
+            debug_head: None,
             vdso: None,
             dl: super::lock::RecursiveMutex::new(None),
         }

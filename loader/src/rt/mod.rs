@@ -5,6 +5,7 @@
 
 pub mod alloc;
 pub mod append;
+pub mod debugger;
 pub mod dl;
 pub mod handover;
 pub mod loader;

@@ -50,6 +50,9 @@ pub struct Object {
     pub cpath: Vec<u8>,
     /// The public link_map fields, for handles and dl_find_object.
     pub lm: super::dl::LinkMap,
+    /// The entry for debuggers' list, when it is not `lm` (see
+    /// rt::debugger).
+    pub dbg: super::dl::LinkMap,
     /// Load bias: an address in the object is `base + vaddr`.
     pub base: usize,
     pub map_start: usize,
@@ -120,6 +123,7 @@ impl Object {
             path,
             cpath,
             lm: super::dl::LinkMap::default(),
+            dbg: super::dl::LinkMap::default(),
             base,
             map_start: base.wrapping_add(sys_page_down(span.lo as usize)),
             map_end: base.wrapping_add(super::sys::page_up(span.hi as usize)),

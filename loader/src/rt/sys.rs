@@ -77,6 +77,7 @@ const SYS_GETTID: usize = 186;
 const SYS_TGKILL: usize = 234;
 const SYS_GETDENTS64: usize = 217;
 const SYS_OPENAT2: usize = 437;
+const SYS_PRCTL: usize = 157;
 const SYS_EXIT_GROUP: usize = 231;
 const SYS_OPENAT: usize = 257;
 const SYS_NEWFSTATAT: usize = 262;
@@ -365,6 +366,15 @@ pub unsafe fn set_fs(tp: usize) -> Result<()> {
 pub fn getpid() -> i32 {
     // SAFETY: no memory is involved.
     unsafe { syscall1(SYS_GETPID, 0) as i32 }
+}
+
+/// Sets the calling thread's name (what `ps` and /proc/self/comm show).
+pub fn set_name(name: &[u8]) {
+    let mut buf = [0u8; 16];
+    let n = name.len().min(15);
+    buf[..n].copy_from_slice(&name[..n]);
+    // SAFETY: PR_SET_NAME reads 16 bytes from buf.
+    unsafe { syscall2(SYS_PRCTL, 15, buf.as_ptr() as usize) };
 }
 
 pub fn gettid() -> i32 {

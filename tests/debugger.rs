@@ -1,0 +1,90 @@
+//! Debuggers and profilers see the objects shimld loads: gdb stops at a
+//! breakpoint in a function of a shimld-loaded library and shows the
+//! program's own frames, and perf attributes samples to the library's
+//! function.
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A program and a library of its own, built with debug information.
+fn build(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("shimld-debugger-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("lib.c"),
+        "volatile long sink;\nlong lib_spin(long n) { long s = 0; for (long i = 0; i < n; i++) s += i * i; sink = s; return s & 1; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("main.c"),
+        "#include <stdio.h>\nlong lib_spin(long);\nint main(int argc, char **argv) { printf(\"%ld\\n\", lib_spin(argc > 1 ? 400000000 : 10)); return 0; }\n",
+    )
+    .unwrap();
+    let gcc = |args: &[&str]| {
+        let out = common::run(Command::new("gcc").args(args).current_dir(&dir));
+        assert_eq!(out.status, Some(0), "gcc {args:?}: {}", out.stderr);
+    };
+    gcc(&["-g", "-O1", "-shared", "-fPIC", "-o", "libspin.so", "lib.c"]);
+    gcc(&["-g", "-O1", "-o", "spin", "main.c", "-L.", "-lspin", "-Wl,-rpath,$ORIGIN"]);
+    dir
+}
+
+#[test]
+fn gdb_breaks_in_a_shimld_loaded_library() {
+    let dir = build("gdb");
+    let out = common::run(
+        Command::new("gdb")
+            .args([
+                "-nx",
+                "-batch",
+                "-ex",
+                "set breakpoint pending on",
+                "-ex",
+                "break lib_spin",
+                "-ex",
+                "run",
+                "-ex",
+                "bt",
+            ])
+            .arg("--args")
+            .arg(common::shimld())
+            .arg("./spin")
+            .current_dir(&dir),
+    );
+    assert!(
+        out.stdout.contains("Breakpoint 1, lib_spin"),
+        "gdb did not stop in lib_spin:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    // The caller is the program's main, with its source line: gdb knows the
+    // program too, not only shimld.
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("#1") && l.contains("main") && l.contains("main.c")),
+        "{}",
+        out.stdout
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn perf_names_a_shimld_loaded_function() {
+    let dir = build("perf");
+    let data = dir.join("perf.data");
+    let rec = common::run(
+        Command::new("perf")
+            .args(["record", "-q", "-o"])
+            .arg(&data)
+            .arg(common::shimld())
+            .args(["./spin", "long"])
+            .current_dir(&dir),
+    );
+    assert_eq!(rec.status, Some(0), "perf record: {}", rec.stderr);
+    let rep = common::run(Command::new("perf").args(["report", "--stdio", "-i"]).arg(&data).current_dir(&dir));
+    let top = rep.stdout.lines().find(|l| !l.starts_with('#') && !l.trim().is_empty()).unwrap_or("");
+    assert!(top.contains("libspin.so") && top.contains("lib_spin"), "hottest entry: {top}\n{}", rep.stdout);
+    // The process carries the program's name, as natively.
+    assert!(top.contains("spin"), "{top}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
