@@ -16,6 +16,20 @@ fn main() {
         "-Wl,--export-dynamic-symbol=_dl_find_object",
         "-Wl,--export-dynamic-symbol=readlink*",
         "-Wl,--export-dynamic-symbol=backtrace_symbols*",
+        // The replicas (rt/replica.rs).
+        "-Wl,--export-dynamic-symbol=uname",
+        "-Wl,--export-dynamic-symbol=get*name",
+        "-Wl,--export-dynamic-symbol=time",
+        "-Wl,--export-dynamic-symbol=gettimeofday",
+        "-Wl,--export-dynamic-symbol=clock_gettime",
+        "-Wl,--export-dynamic-symbol=timespec_get",
+        "-Wl,--export-dynamic-symbol=ftime",
+        "-Wl,--export-dynamic-symbol=get*id",
+        "-Wl,--export-dynamic-symbol=sysconf",
+        "-Wl,--export-dynamic-symbol=get_nprocs*",
+        "-Wl,--export-dynamic-symbol=sched_getaffinity",
+        "-Wl,--export-dynamic-symbol=exec*",
+        "-Wl,--export-dynamic-symbol=posix_spawn*",
         "-Wl,--hash-style=both",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");

@@ -130,3 +130,24 @@ fn list_in_root() {
     let file = |p: &str| Path::new(p).file_name().unwrap().to_string_lossy().to_string();
     assert_eq!(a.iter().map(|p| file(p)).collect::<Vec<_>>(), b.iter().map(|p| file(p)).collect::<Vec<_>>());
 }
+
+/// With --follow-exec, a child's absolute path is looked up inside the root
+/// first: a trixie shell starting `/usr/bin/ls` runs trixie's ls (the host's
+/// is older), through shimld with the same root.
+#[test]
+fn exec_follows_into_the_root() {
+    let root = root("trixie");
+    let r = root.display().to_string();
+    let ours = sh(&format!(
+        "{} --root {r} --follow-exec {r}/bin/sh -c '/usr/bin/ls --version | head -1'",
+        common::shimld().display()
+    ));
+    let theirs = sh(&format!(
+        "{} --library-path {r}/lib/x86_64-linux-gnu {r}/usr/bin/ls --version | head -1",
+        root_ldso(&root).display()
+    ));
+    assert_eq!(ours.status, Some(0), "{}", ours.stderr);
+    assert_eq!(ours.stdout, theirs.stdout);
+    let host = sh("ls --version | head -1");
+    assert_ne!(ours.stdout, host.stdout, "the host's ls has the root's version: the test proves nothing");
+}

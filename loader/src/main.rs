@@ -192,6 +192,7 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     let mut st = unsafe { Stack::new(sp) };
     let direct = st.aux(process::AT_ENTRY) == Some(_start as *const () as usize);
     let mut opts = rt::options::parse(&st, direct);
+    apply_profile(&mut opts);
     if let Some(dir) = opts.root.take() {
         match rt::root::set(&dir) {
             Ok(prefix) => opts.root = Some(prefix),
@@ -269,6 +270,8 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         _ if direct => search::origin_of(&prog.path, cwd.as_deref()),
         _ => proc_self_exe_dir(),
     };
+    rt::replica::configure(opts.replicas.clone());
+    setup_relaunch(&opts, &interp, direct);
     let tokens = Tokens { platform: platform(&st), ..Tokens::default() };
     // An empty LD_LIBRARY_PATH counts as unset (empty entries inside a
     // longer one mean the current directory).
@@ -418,6 +421,87 @@ extern "C" fn start_program(sp: *mut usize) -> ! {
     // SAFETY: the program is mapped, relocated and initialised, and the
     // stack holds its argc, argv, envp and auxv.
     unsafe { jump(st.sp, ld.main().entry, fini as *const () as usize) }
+}
+
+/// Merges `--profile FILE` under the command line's settings, and sets up
+/// the replicas and exec following.
+fn apply_profile(opts: &mut Options) {
+    if let Some(path) = opts.profile {
+        let p = match rt::profile::load(path) {
+            Ok(p) => p,
+            Err(e) => {
+                eprint!("shimld: {}\n", e);
+                sys::exit_group(1)
+            }
+        };
+        let r = &mut opts.replicas;
+        let s = p.settings;
+        r.hostname = r.hostname.take().or(s.hostname);
+        r.domainname = r.domainname.take().or(s.domainname);
+        r.clock_offset_ns = r.clock_offset_ns.or(s.clock_offset_ns);
+        r.uid = r.uid.or(s.uid);
+        r.gid = r.gid.or(s.gid);
+        r.nproc = r.nproc.or(s.nproc);
+        r.follow_exec |= p.follow_exec.unwrap_or(false);
+        r.deep |= p.deep.unwrap_or(false);
+        if opts.root.is_none() {
+            opts.root = p.root;
+        }
+    }
+}
+
+/// Tells the replicas how to start shimld again for a child: its own path
+/// and the options that carry over (the replicas, exec following, root).
+fn setup_relaunch(opts: &Options, interp: &[u8], direct: bool) {
+    let shimld = if direct {
+        let mut buf = alloc::vec![0u8; 4096];
+        match sys::readlink(b"/proc/self/exe", &mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                buf
+            }
+            Err(_) => return,
+        }
+    } else {
+        rt::root::inside(interp)
+    };
+    let r = &opts.replicas;
+    let mut o: Vec<Vec<u8>> = Vec::new();
+    let mut push = |k: &str, v: Vec<u8>| {
+        o.push(k.as_bytes().to_vec());
+        o.push(v);
+    };
+    let num = |n: u64| alloc::format!("{n}").into_bytes();
+    if let Some(h) = &r.hostname {
+        push("--hostname", h.clone());
+    }
+    if let Some(d) = &r.domainname {
+        push("--domainname", d.clone());
+    }
+    if let Some(ns) = r.clock_offset_ns {
+        let sign = if ns < 0 { "-" } else { "" };
+        let a = ns.unsigned_abs();
+        push("--clock-offset", alloc::format!("{sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000).into_bytes());
+    }
+    if let Some(u) = r.uid {
+        push("--uid", num(u as u64));
+    }
+    if let Some(g) = r.gid {
+        push("--gid", num(g as u64));
+    }
+    if let Some(n) = r.nproc {
+        push("--nproc", num(n as u64));
+    }
+    if let Some(root) = &opts.root {
+        push("--root", root.clone());
+    }
+    if r.follow_exec {
+        o.push(b"--follow-exec".to_vec());
+    }
+    if r.deep {
+        o.push(b"--replicas=deep".to_vec());
+    }
+    rt::replica::set_relaunch(rt::replica::Relaunch { shimld, options: o });
 }
 
 /// shimld's own object, which stands in for the dynamic linker.

@@ -166,10 +166,6 @@ pub const OVERRIDES: &[&[u8]] = &[
     b"dlinfo",
     b"dl_iterate_phdr",
     b"_dl_find_object",
-    b"readlink",
-    b"readlinkat",
-    b"backtrace_symbols",
-    b"backtrace_symbols_fd",
 ];
 
 /// The functions the stub exports to the glibc core, so that the core's

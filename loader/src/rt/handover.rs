@@ -614,6 +614,12 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
             }
         }
     }
+    // --replicas=deep: libc's own entry points jump to the replicas.
+    if super::replica::settings().deep {
+        let names: Vec<&'static [u8]> =
+            super::replica::FUNCTIONS.iter().copied().filter(|n| super::replica::active(n)).collect();
+        super::patch::patch_core(ld, &names);
+    }
     // Relocate everything else, dependencies first.
     let mut stats = Stats::default();
     let order = ld.init_order.clone();

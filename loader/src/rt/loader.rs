@@ -406,7 +406,7 @@ impl Loader {
             }
             if o.kind == Kind::Core {
                 if let Some(me) = overrides.take() {
-                    if super::dl::OVERRIDES.contains(&name) {
+                    if super::dl::OVERRIDES.contains(&name) || super::replica::active(name) {
                         if let Some(d) = self.lookup_in(me, name) {
                             return Some(d);
                         }

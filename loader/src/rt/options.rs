@@ -25,6 +25,10 @@ pub struct Options {
     /// `--root DIR`: load the program, its interpreter and its libraries
     /// from another system's root directory.
     pub root: Option<alloc::vec::Vec<u8>>,
+    /// What the replicas report (--hostname and the rest).
+    pub replicas: super::replica::Settings,
+    /// `--profile FILE`: replica settings (and a root) kept in a file.
+    pub profile: Option<&'static [u8]>,
     /// Index in argv of the program (0 when started as PT_INTERP).
     pub prog_index: usize,
 }
@@ -43,6 +47,22 @@ what happened. shimld can also be a program's PT_INTERP.
                         variable LD_LIBRARY_PATH
   --preload LIST        preload objects named in LIST
   --argv0 STRING        set argv[0] to STRING before running
+
+Per-process replicas (what the program sees; real system calls still go to
+the kernel):
+  --hostname NAME       uname() and gethostname() report NAME
+  --domainname NAME     uname() and getdomainname() report NAME
+  --clock-offset SECS   the real-time clocks run SECS ahead (negative: behind;
+                        fractions allowed); monotonic clocks are untouched
+  --uid N, --gid N      the user and group ids the program sees
+  --nproc N             the CPU count (sysconf, get_nprocs, sched_getaffinity)
+  --replicas=deep       also replace the entry points inside libc, so that
+                        libc's own callers see the replicas
+  --follow-exec         children that are dynamic programs start through
+                        shimld too, with the same options
+  --profile FILE        read these settings from FILE (key = value lines:
+                        hostname, domainname, clock_offset, uid, gid, nproc,
+                        follow_exec, replicas, root); options override it
   --root DIR            load the program, its interpreter and libraries from
                         the system whose root directory is DIR (the cache
                         in DIR/etc, the default directories and absolute
@@ -56,6 +76,44 @@ Environment: LD_LIBRARY_PATH, LD_PRELOAD, LD_BIND_NOW and
 LD_TRACE_LOADED_OBJECTS as for ld.so; SHIMLD_DEBUG=help lists the trace
 categories, SHIMLD_DEBUG_OUTPUT=FILE writes the trace to FILE.PID.
 ";
+
+/// A non-negative decimal number.
+pub fn parse_u32(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u64;
+    }
+    u32::try_from(v).ok()
+}
+
+/// Seconds as a decimal, possibly negative or fractional, in nanoseconds.
+pub fn parse_seconds(s: &[u8]) -> Option<i64> {
+    let (neg, s) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (int, frac) = match s.iter().position(|&c| c == b'.') {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, &b""[..]),
+    };
+    if (int.is_empty() && frac.is_empty()) || int.len() > 12 || frac.len() > 9 {
+        return None;
+    }
+    let digits = |d: &[u8]| -> Option<i64> {
+        d.iter().try_fold(0i64, |v, &c| c.is_ascii_digit().then(|| v * 10 + (c - b'0') as i64))
+    };
+    let mut ns = digits(int)? * 1_000_000_000;
+    let f = digits(frac)?;
+    ns += f * 10i64.pow(9 - frac.len() as u32);
+    Some(if neg { -ns } else { ns })
+}
 
 fn usage_error(what: core::fmt::Arguments) -> ! {
     crate::eprint!("shimld: {}\nTry 'shimld --help' for more information.\n", what);
@@ -93,6 +151,36 @@ pub fn parse(st: &Stack, direct: bool) -> Options {
                 b"--verify" => o.verify = true,
                 b"--inhibit-cache" => o.inhibit_cache = true,
                 b"--root" => o.root = Some(value("--root").to_vec()),
+                b"--hostname" => o.replicas.hostname = Some(value("--hostname").to_vec()),
+                b"--domainname" => o.replicas.domainname = Some(value("--domainname").to_vec()),
+                b"--clock-offset" => {
+                    let v = value("--clock-offset");
+                    match parse_seconds(v) {
+                        Some(ns) => o.replicas.clock_offset_ns = Some(ns),
+                        None => usage_error(format_args!("--clock-offset: `{}' is not a number of seconds", B(v))),
+                    }
+                }
+                b"--uid" | b"--gid" | b"--nproc" => {
+                    let name = if a == b"--uid" {
+                        "--uid"
+                    } else if a == b"--gid" {
+                        "--gid"
+                    } else {
+                        "--nproc"
+                    };
+                    let v = value(name);
+                    let Some(n) = parse_u32(v) else { usage_error(format_args!("{name}: `{}' is not a number", B(v))) };
+                    match name {
+                        "--uid" => o.replicas.uid = Some(n),
+                        "--gid" => o.replicas.gid = Some(n),
+                        _ if n == 0 => usage_error(format_args!("--nproc: the count must be at least 1")),
+                        _ => o.replicas.nproc = Some(n),
+                    }
+                }
+                b"--follow-exec" => o.replicas.follow_exec = true,
+                b"--replicas=deep" => o.replicas.deep = true,
+                b"--replicas=shallow" => o.replicas.deep = false,
+                b"--profile" => o.profile = Some(value("--profile")),
                 b"--library-path" => o.library_path = Some(value("--library-path")),
                 b"--preload" => {
                     let v = value("--preload");
