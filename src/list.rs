@@ -65,35 +65,41 @@ fn dir_of(path: &[u8]) -> Option<String> {
     Some(s(&path[..i.max(1)]))
 }
 
-pub fn run(a: Args) -> Result<ExitCode, String> {
-    let prog = a.prog.as_os_str().as_bytes().to_vec();
-    let (exe, _) = ElfMap::open(&prog).map_err(|e| format!("{}: {:?}", a.prog.display(), e))?;
-    let meta = exe.meta().map_err(|e| format!("{}: {e}", a.prog.display()))?;
+/// The closure of `prog` as shimld would find it (files read, nothing run).
+pub fn closure(
+    prog: &std::path::Path,
+    library_path: Option<&str>,
+    inhibit_cache: bool,
+    preload: Option<&str>,
+) -> Result<Closure<ElfMap>, String> {
+    let prog_b = prog.as_os_str().as_bytes().to_vec();
+    let (exe, _) = ElfMap::open(&prog_b).map_err(|e| format!("{}: {:?}", prog.display(), e))?;
+    let meta = exe.meta().map_err(|e| format!("{}: {e}", prog.display()))?;
     let interp = exe.interp().unwrap_or_else(|| search::RTLD_PATH.to_vec());
     let cwd = std::env::current_dir().ok().map(|d| d.as_os_str().as_bytes().to_vec());
-    let origin = search::origin_of(&prog, cwd.as_deref());
+    let origin = search::origin_of(&prog_b, cwd.as_deref());
     let tokens = Tokens::default();
     let env_path = std::env::var_os("LD_LIBRARY_PATH").map(|v| v.as_bytes().to_vec());
-    let library_path = a
-        .library_path
-        .as_ref()
+    let library_path = library_path
         .map(|p| p.as_bytes().to_vec())
         .or(env_path)
         .map(|p| search::split_dirs(&p, b":;", origin.as_deref(), &tokens))
         .unwrap_or_default();
     let cache_data =
-        if a.inhibit_cache { None } else { std::fs::read(std::ffi::OsStr::from_bytes(search::LD_SO_CACHE)).ok() };
-    let cache = cache_data.as_deref().and_then(|d| Cache::parse(d).ok());
+        if inhibit_cache { None } else { std::fs::read(std::ffi::OsStr::from_bytes(search::LD_SO_CACHE)).ok() };
+    // The cache is parsed from this buffer; it must outlive the search.
+    let cache_data: &'static [u8] = Box::leak(cache_data.unwrap_or_default().into_boxed_slice());
+    let cache = Cache::parse(cache_data).ok();
     let cfg = Config::host(library_path, cache, tokens, cwd, &interp);
     let mut host = FileHost::new();
     let mut c: Closure<ElfMap> = Closure::new();
-    c.add(prog.clone(), Vec::new(), Source::Program, Some((exe, meta)), None, &cfg);
+    c.add(prog_b.clone(), Vec::new(), Source::Program, Some((exe, meta)), None, &cfg);
     c.nodes[0].origin = origin;
     let mut preloads: Vec<Vec<u8>> = Vec::new();
     if let Some(v) = std::env::var_os("LD_PRELOAD") {
         preloads.extend(v.as_bytes().split(|&b| b == b':' || b == b' ').filter(|p| !p.is_empty()).map(|p| p.to_vec()));
     }
-    if let Some(p) = &a.preload {
+    if let Some(p) = preload {
         preloads.extend(p.as_bytes().split(|&b| b == b':' || b == b' ').filter(|p| !p.is_empty()).map(|p| p.to_vec()));
     }
     for p in &preloads {
@@ -106,6 +112,11 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         }
     }
     c.load_needed(&mut host, &cfg, 0, true).map_err(|e| format!("{e:?}"))?;
+    Ok(c)
+}
+
+pub fn run(a: Args) -> Result<ExitCode, String> {
+    let c = closure(&a.prog, a.library_path.as_deref(), a.inhibit_cache, a.preload.as_deref())?;
     if a.json {
         let nodes: Vec<JsonNode> = c
             .nodes

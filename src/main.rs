@@ -3,6 +3,7 @@
 
 mod host;
 mod list;
+mod syscalls;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,6 +23,9 @@ enum Cmd {
     /// Show a program's closure as a tree, with the reason each library was
     /// found (which RPATH or RUNPATH entry, the cache, a default directory).
     List(list::Args),
+    /// The syscall census: every `syscall` instruction in the closure, with
+    /// its function and number, and whether shimld replicates it.
+    Syscalls(syscalls::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
         .init();
     let r = match cli.cmd {
         Cmd::List(a) => list::run(a),
+        Cmd::Syscalls(a) => syscalls::run(a),
     };
     match r {
         Ok(code) => code,

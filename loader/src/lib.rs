@@ -15,6 +15,8 @@ pub mod cpu;
 pub mod dynamic;
 pub mod elf;
 pub mod image;
+pub mod replicas;
 pub mod search;
 pub mod stub;
 pub mod symtab;
+pub mod syscalls;

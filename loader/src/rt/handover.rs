@@ -616,8 +616,11 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     }
     // --replicas=deep: libc's own entry points jump to the replicas.
     if super::replica::settings().deep {
-        let names: Vec<&'static [u8]> =
-            super::replica::FUNCTIONS.iter().copied().filter(|n| super::replica::active(n)).collect();
+        let names: Vec<&'static [u8]> = shimld::replicas::FUNCTIONS
+            .iter()
+            .map(|(n, _)| n.as_bytes())
+            .filter(|n| shimld::replicas::deep(core::str::from_utf8(n).unwrap_or("")) && super::replica::active(n))
+            .collect();
         super::patch::patch_core(ld, &names);
     }
     // Relocate everything else, dependencies first.

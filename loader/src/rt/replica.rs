@@ -49,31 +49,6 @@ pub fn settings() -> &'static Settings {
     unsafe { SETTINGS.load(Ordering::Acquire).as_ref() }.unwrap_or(&NONE)
 }
 
-/// The replicas that stand for libc functions (what --replicas=deep
-/// patches in libc when they are in use).
-pub const FUNCTIONS: &[&[u8]] = &[
-    b"readlink",
-    b"readlinkat",
-    b"uname",
-    b"gethostname",
-    b"getdomainname",
-    b"time",
-    b"gettimeofday",
-    b"clock_gettime",
-    b"timespec_get",
-    b"ftime",
-    b"getuid",
-    b"geteuid",
-    b"getgid",
-    b"getegid",
-    b"getresuid",
-    b"getresgid",
-    b"sysconf",
-    b"get_nprocs",
-    b"get_nprocs_conf",
-    b"sched_getaffinity",
-];
-
 /// Whether shimld's replica of `name` is in use (and so bound in place of
 /// libc's for the objects shimld loads).
 pub fn active(name: &[u8]) -> bool {
