@@ -1,6 +1,7 @@
 //! shimctl: shimld's companion tool. It inspects what shimld would load,
 //! using the loader's own parsing and search code.
 
+mod bench;
 mod host;
 mod list;
 mod syscalls;
@@ -26,6 +27,8 @@ enum Cmd {
     /// The syscall census: every `syscall` instruction in the closure, with
     /// its function and number, and whether shimld replicates it.
     Syscalls(syscalls::Args),
+    /// glibc's ld.so against shimld on one program, interleaved, as ratios.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let r = match cli.cmd {
         Cmd::List(a) => list::run(a),
         Cmd::Syscalls(a) => syscalls::run(a),
+        Cmd::Bench(a) => bench::run(a),
     };
     match r {
         Ok(code) => code,
