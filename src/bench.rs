@@ -48,6 +48,7 @@ struct Run {
     wall_us: f64,
     cpu_us: f64,
     minflt: f64,
+    status: i32,
 }
 
 #[derive(Serialize, Default, Clone)]
@@ -95,7 +96,12 @@ fn spawn_timed(argv: &[String]) -> Result<Run, String> {
         return Err(format!("{} did not exit normally (status {status:#x})", argv.join(" ")));
     }
     let tv = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
-    Ok(Run { wall_us: wall, cpu_us: tv(ru.ru_utime) + tv(ru.ru_stime), minflt: ru.ru_minflt as f64 })
+    Ok(Run {
+        wall_us: wall,
+        cpu_us: tv(ru.ru_utime) + tv(ru.ru_stime),
+        minflt: ru.ru_minflt as f64,
+        status: libc::WEXITSTATUS(status),
+    })
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -166,7 +172,22 @@ fn phases(shimld: &[String]) -> Vec<(String, f64)> {
     v
 }
 
-pub fn run(a: Args) -> Result<ExitCode, String> {
+/// The program's path as a shell would find it: ld.so does not search
+/// PATH, so both loaders get the path.
+fn find_program(name: &str) -> Result<String, String> {
+    if name.contains('/') {
+        return Ok(name.to_string());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .map(|p| p.display().to_string())
+        .ok_or_else(|| format!("{name}: not found in PATH"))
+}
+
+pub fn run(mut a: Args) -> Result<ExitCode, String> {
+    a.cmd[0] = find_program(&a.cmd[0])?;
     let shimld = a.shimld.clone().unwrap_or_else(|| std::env::current_exe().unwrap().with_file_name("shimld"));
     let mut ld: Vec<String> = vec![a.ldso.display().to_string()];
     ld.extend(a.cmd.iter().cloned());
@@ -176,7 +197,15 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         sh.extend(a.cmd.iter().cloned());
     }
     let runners = [ld.clone(), sh.clone()];
-    for _ in 0..a.warmup {
+    // Both must do the same thing: compare exit statuses once.
+    let check: Vec<Run> = runners.iter().map(|r| spawn_timed(r)).collect::<Result<_, _>>()?;
+    if check[0].status != check[1].status {
+        return Err(format!(
+            "the loaders disagree: exit status {} under {} but {} under {}",
+            check[0].status, runners[0][0], check[1].status, runners[1][0]
+        ));
+    }
+    for _ in 1..a.warmup {
         for r in &runners {
             spawn_timed(r)?;
         }
@@ -220,7 +249,10 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
             s.name, s.min_us, s.p10_us, s.median_us, s.median_cpu_us, s.median_minor_faults
         );
     }
-    println!("ratio shimld/ld.so (median of per-round ratios): {:.3}  [95% CI {:.3} .. {:.3}]", report.ratio, ci.0, ci.1);
+    println!(
+        "ratio shimld/ld.so (median of per-round ratios): {:.3}  [95% CI {:.3} .. {:.3}]",
+        report.ratio, ci.0, ci.1
+    );
     if !report.phases.is_empty() {
         let parts: Vec<String> = report.phases.iter().map(|(p, us)| format!("{p} {us:.0}us")).collect();
         println!("shimld phases: {}", parts.join(", "));
@@ -248,7 +280,10 @@ fn plot(r: &Report, results: &[Vec<Run>; 2]) -> String {
         let y = 70.0 + row as f64 * 70.0;
         s += &format!("<text x=\"10\" y=\"{}\">{}</text>\n", y + 4.0, xml(&sum.name));
         for run in runs {
-            s += &format!("<circle cx=\"{:.1}\" cy=\"{y}\" r=\"3\" fill=\"{colour}\" fill-opacity=\"0.5\"/>\n", x(run.wall_us));
+            s += &format!(
+                "<circle cx=\"{:.1}\" cy=\"{y}\" r=\"3\" fill=\"{colour}\" fill-opacity=\"0.5\"/>\n",
+                x(run.wall_us)
+            );
         }
         s += &format!(
             "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1}\" y2=\"{2}\" stroke=\"black\" stroke-width=\"2\"/>\n",

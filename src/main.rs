@@ -2,7 +2,9 @@
 //! using the loader's own parsing and search code.
 
 mod bench;
+mod disasm;
 mod host;
+mod inspect;
 mod list;
 mod syscalls;
 
@@ -29,6 +31,13 @@ enum Cmd {
     Syscalls(syscalls::Args),
     /// glibc's ld.so against shimld on one program, interleaved, as ratios.
     Bench(bench::Args),
+    /// Every relocation of a program's closure: what each symbol reference
+    /// binds to, counts by type, the pages relocation dirties, the cost of
+    /// the lookups.
+    Inspect(inspect::Args),
+    /// Disassemble a function, or a PLT entry (NAME@plt), of a program or
+    /// any object of its closure.
+    Disasm(disasm::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +51,8 @@ fn main() -> ExitCode {
         Cmd::List(a) => list::run(a),
         Cmd::Syscalls(a) => syscalls::run(a),
         Cmd::Bench(a) => bench::run(a),
+        Cmd::Inspect(a) => inspect::run(a),
+        Cmd::Disasm(a) => disasm::run(a),
     };
     match r {
         Ok(code) => code,

@@ -35,6 +35,7 @@ features!(
     dl_family,
     auxv_self,
     allocators,
+    cache,
 );
 
 /// Every folder of testprogs/ with a `cases` file has its test above.

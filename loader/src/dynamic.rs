@@ -33,6 +33,8 @@ pub struct DynInfo {
     pub gnu_hash: u64,
     pub rela: Table,
     pub relaent: u64,
+    /// DT_RELACOUNT: how many RELATIVE relocations lead DT_RELA.
+    pub relacount: u64,
     pub rel: Table,
     pub jmprel: Table,
     pub pltrel: u64,
@@ -117,6 +119,7 @@ impl DynInfo {
                 elf::DT_RELA => d.rela.addr = v,
                 elf::DT_RELASZ => d.rela.size = v,
                 elf::DT_RELAENT => d.relaent = v,
+                elf::DT_RELACOUNT => d.relacount = v,
                 elf::DT_REL => d.rel.addr = v,
                 elf::DT_JMPREL => d.jmprel.addr = v,
                 elf::DT_PLTRELSZ => d.jmprel.size = v,

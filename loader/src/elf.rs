@@ -47,8 +47,38 @@ pub fn slice<T: Pod>(bytes: &[u8], off: usize, count: usize) -> Option<&[T]> {
 /// `bytes`. Returns `None` if `off` is out of range or no NUL follows.
 pub fn cstr(bytes: &[u8], off: usize) -> Option<&[u8]> {
     let rest = bytes.get(off..)?;
-    let n = rest.iter().position(|&b| b == 0)?;
+    let n = nul_position(rest)?;
     Some(&rest[..n])
+}
+
+/// Whether the NUL-terminated string at `off` of `bytes` is `name` (without
+/// measuring the string first).
+#[inline]
+pub fn cstr_is(bytes: &[u8], off: usize, name: &[u8]) -> bool {
+    match off.checked_add(name.len()).and_then(|end| bytes.get(off..=end)) {
+        Some(s) => s[name.len()] == 0 && &s[..name.len()] == name,
+        None => false,
+    }
+}
+
+/// The index of the first NUL byte, eight bytes at a time (symbol names of
+/// C++ programs are long).
+#[inline]
+pub fn nul_position(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[i..i + 8]);
+        let v = u64::from_le_bytes(w);
+        let z = v.wrapping_sub(LO) & !v & HI;
+        if z != 0 {
+            return Some(i + (z.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    s[i..].iter().position(|&b| b == 0).map(|n| i + n)
 }
 
 #[repr(C)]
@@ -197,6 +227,7 @@ pub const EM_X86_64: u16 = 62;
 pub const PT_LOAD: u32 = 1;
 pub const PT_DYNAMIC: u32 = 2;
 pub const PT_INTERP: u32 = 3;
+pub const PT_NOTE: u32 = 4;
 pub const PT_PHDR: u32 = 6;
 pub const PT_TLS: u32 = 7;
 pub const PT_GNU_EH_FRAME: u32 = 0x6474_e550;
@@ -500,3 +531,27 @@ pub fn phdrs_at(eh: &Ehdr, bytes: &[u8], base: usize) -> Result<PhdrList, Header
 
 /// A small vector of program headers (most objects have fewer than 16).
 pub type PhdrList = alloc::vec::Vec<Phdr>;
+
+/// NT_GNU_BUILD_ID, the note that identifies a build.
+pub const NT_GNU_BUILD_ID: u32 = 3;
+
+/// The GNU build-id in a note segment's bytes, if there is one. The walk
+/// stops at the end of `notes` or at the first malformed entry.
+pub fn build_id(notes: &[u8]) -> Option<&[u8]> {
+    let mut at = 0usize;
+    while at + 12 <= notes.len() {
+        let word = |o: usize| u32::from_le_bytes([notes[o], notes[o + 1], notes[o + 2], notes[o + 3]]) as usize;
+        let (namesz, descsz, kind) = (word(at), word(at + 4), word(at + 8) as u32);
+        let name_at = at + 12;
+        let desc_at = name_at.checked_add(namesz.checked_add(3)? & !3)?;
+        let next = desc_at.checked_add(descsz.checked_add(3)? & !3)?;
+        if desc_at.checked_add(descsz)? > notes.len() {
+            return None;
+        }
+        if kind == NT_GNU_BUILD_ID && notes.get(name_at..name_at + namesz) == Some(b"GNU\0") {
+            return Some(&notes[desc_at..desc_at + descsz]);
+        }
+        at = next;
+    }
+    None
+}

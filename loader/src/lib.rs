@@ -9,6 +9,7 @@
 
 extern crate alloc;
 
+pub mod bind;
 pub mod cache;
 pub mod closure;
 pub mod cpu;

@@ -207,6 +207,7 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
             sys::exit_group(0);
         }
     }
+    rt::timing::start();
     let rtld = self_object(base, ehdr);
     // Debuggers find shimld's r_debug through shimld's own DT_DEBUG (shimld
     // is their main executable when started as a command).
@@ -297,6 +298,8 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         loader::fail(&prog.name, &closure_error(&c, e));
     }
 
+    rt::timing::mark("map");
+
     // 5. Listing.
     if opts.list {
         list(&c, &st);
@@ -304,6 +307,9 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     }
 
     let mut ld = Box::new(build_loader(&mut c, &prog, &opts));
+    if !opts.no_cache {
+        ld.cache_dir = rt::bindcache::directory(st.getenv(b"XDG_CACHE_HOME"), st.getenv(b"HOME"));
+    }
     // And through the program's, when shimld is its interpreter.
     if let (false, Some(i), Some(d)) = (direct, ld.main().d.debug_index, ld.main().dynamic) {
         // SAFETY: the program's .dynamic is writable (ld.so writes DT_DEBUG).
@@ -354,22 +360,10 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         );
     }
 
+    rt::timing::mark("setup");
+
     // 7. Relocation, in init order: dependencies before their dependents.
-    let mut stats = Stats::default();
-    let order = ld.init_order.clone();
-    for &i in &order {
-        if ld.objs[i].kind == Kind::Rtld {
-            continue;
-        }
-        let lazy = !(ld.bind_now || ld.objs[i].d.bind_now);
-        debug!(cat::RELOC, "relocation processing: {}{}", B(&ld.objs[i].path), if lazy { " (lazy)" } else { "" });
-        // SAFETY: object i is mapped and unrelocated, its dependencies are
-        // relocated, and the program has not started.
-        if let Err(e) = unsafe { x86_64::relocate(&ld, i, lazy, &mut stats) } {
-            loader::fail(&ld.prog, &e);
-        }
-        ld.objs[i].relocated.store(true, Ordering::Release);
-    }
+    let stats = relocate_all(&mut ld, &[]);
     block.init_images(&ld.objs);
     print_statistics(&ld, &stats);
     ld.stats = stats;
@@ -417,6 +411,7 @@ extern "C" fn start_program(sp: *mut usize) -> ! {
     // SAFETY: sp is the program's initial stack, prepared by main.
     let st = unsafe { Stack::new(sp) };
     run_initializers(ld, &st);
+    rt::timing::mark("init");
     check_code(ld, &ld.main().path, ld.main().entry);
     // SAFETY: the program is mapped, relocated and initialised, and the
     // stack holds its argc, argv, envp and auxv.
@@ -711,6 +706,11 @@ fn mapped_program(st: &Stack) -> (Prog, Result<Object, Error>) {
     };
     // SAFETY: the kernel mapped every PT_LOAD at base + p_vaddr.
     let exe = unsafe { Object::from_mapped(Kind::Exec, name.clone(), base, ehdr, phdrs, phdr) }
+        .map(|mut o| {
+            // The kernel's file: /proc/self/exe is the program here.
+            o.stamp = sys::stat(b"/proc/self/exe").ok().map(|s| rt::map::Stamp::of(&s));
+            o
+        })
         .map_err(|e| Error::load(&name, e));
     (prog, exe)
 }
@@ -990,6 +990,69 @@ fn check_versions(ld: &Loader) {
     }
 }
 
+/// Relocates every object shimld loaded at start-up, in init order
+/// (dependencies before their dependents), except the glibc core (`core`)
+/// and shimld itself; with the resolution cache, when there is one, and
+/// writing it when it missed.
+pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
+    let mut stats = Stats::default();
+    let t0 = rt::timing::ticks();
+    // Not while SHIMLD_DEBUG traces lookups: the trace shows them all.
+    let key = match &ld.cache_dir {
+        Some(_) if !rt::out::enabled(cat::BINDINGS | cat::SYMBOLS) => rt::bindcache::key(ld, ld.dynamic_weak),
+        _ => None,
+    };
+    if let (Some(dir), Some(k)) = (&ld.cache_dir, &key) {
+        ld.bindcache = rt::bindcache::Cache::open(dir, k, ld.objs.len());
+    }
+    let hit = ld.bindcache.is_some();
+    // The bindings for the cache file: each object's, when it had to look
+    // any up (all of them, on a miss).
+    let mut record: Vec<Option<Vec<(u32, rt::memo::Binding)>>> = Vec::new();
+    if key.is_some() {
+        record.resize(ld.objs.len(), None);
+    }
+    let order: Vec<usize> = ld
+        .init_order
+        .iter()
+        .copied()
+        .filter(|&i| ld.objs[i].kind != Kind::Rtld && core.get(i) != Some(&true))
+        .collect();
+    for &i in &order {
+        let lazy = !(ld.bind_now || ld.objs[i].d.bind_now);
+        debug!(cat::RELOC, "relocation processing: {}{}", B(&ld.objs[i].path), if lazy { " (lazy)" } else { "" });
+        let before = stats.lookups;
+        // SAFETY: object i is mapped and unrelocated, its dependencies are
+        // relocated (by shimld, or by ld.so for the core), and the program
+        // has not started.
+        if let Err(e) = unsafe { x86_64::relocate(ld, i, lazy, &mut stats) } {
+            loader::fail(&ld.prog, &e);
+        }
+        if let Some(r) = record.get_mut(i).filter(|_| !hit || stats.lookups > before) {
+            *r = Some(stats.memo.entries().collect());
+        }
+        ld.objs[i].relocated.store(true, Ordering::Release);
+    }
+    // A miss writes the file; a hit that still had to look some up (a
+    // lazy start-up's entry used with LD_BIND_NOW, say) rewrites it whole.
+    if let (Some(dir), Some(k)) = (&ld.cache_dir, &key) {
+        if !hit || stats.lookups > 0 {
+            let cache = ld.bindcache.as_ref();
+            let all: Vec<Vec<(u32, rt::memo::Binding)>> = record
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| r.unwrap_or_else(|| cache.map_or(Vec::new(), |c| c.entries(i))))
+                .collect();
+            rt::bindcache::store(dir, k, &all);
+        }
+    }
+    if let Some(c) = ld.bindcache.take() {
+        c.close();
+    }
+    rt::timing::mark_relocation(stats.lookup_ticks, rt::timing::ticks() - t0);
+    stats
+}
+
 pub(crate) fn print_statistics(ld: &Loader, st: &Stats) {
     if !rt::out::enabled(cat::STATISTICS) {
         return;
@@ -1003,6 +1066,8 @@ pub(crate) fn print_statistics(ld: &Loader, st: &Stats) {
         }
     }
     debug!(cat::STATISTICS, "number of symbol lookups: {}", st.lookups);
+    debug!(cat::STATISTICS, "number of bindings from the resolution cache: {}", st.cached);
+    debug!(cat::STATISTICS, "number of repeated references: {}", st.memo_hits);
 }
 
 // ---------------------------------------------------------------------------

@@ -32,6 +32,22 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("posix_spawnp", "--follow-exec, /proc/self/exe"),
 ];
 
+/// The functions shimld replaces whatever the options: readlink for
+/// /proc/self/exe, the exec family (whose children must not inherit shimld
+/// as /proc/self/exe), and backtrace_symbols (which names shimld's objects).
+pub const ALWAYS: &[&str] = &[
+    "readlink",
+    "readlinkat",
+    "backtrace_symbols",
+    "backtrace_symbols_fd",
+    "execve",
+    "execv",
+    "execvp",
+    "execvpe",
+    "posix_spawn",
+    "posix_spawnp",
+];
+
 /// The functions `--replicas=deep` patches inside libc (the exec family
 /// needs no patch: libc's own exec callers start programs it chose).
 pub fn deep(name: &str) -> bool {

@@ -403,7 +403,7 @@ impl<'a> SymTab<'a> {
         if !matches!(sym.bind(), elf::STB_GLOBAL | elf::STB_WEAK | elf::STB_GNU_UNIQUE) {
             return Match::No;
         }
-        if elf::cstr(self.strtab, sym.st_name as usize) != Some(name) {
+        if !elf::cstr_is(self.strtab, sym.st_name as usize, name) {
             return Match::No;
         }
         let Some(versym) = self.versym else {

@@ -192,32 +192,51 @@ pub fn differential(feature: &str) {
         .unwrap_or_else(|e| panic!("testprogs/{feature}/cases: {e}"));
     let cases = parse_cases(&text, &shimld);
     assert!(!cases.is_empty(), "testprogs/{feature}/cases lists no case");
+    // shimld runs each case twice, with a resolution cache of its own:
+    // first without the case's cache entry (it is written), then with it.
+    let cache = target_dir().join("test-cache").join(feature);
+    let _ = std::fs::remove_dir_all(&cache);
     let mut failures = Vec::new();
     for case in &cases {
-        let native = run_in(&out, &case.native, &case.env);
-        let shim = run_in(&out, &case.shimld, &case.env);
+        // The native run sees the same environment.
+        let mut env = case.env.clone();
+        if !env.iter().any(|(k, _)| k == "XDG_CACHE_HOME") {
+            env.push(("XDG_CACHE_HOME".into(), cache.display().to_string()));
+        }
+        let native = run_in(&out, &case.native, &env);
         assert!(!native.timed_out, "native run of `{}` timed out", case.line);
-        let mut diffs = BTreeMap::new();
-        if native.stdout != shim.stdout {
-            diffs.insert("stdout", (native.stdout.clone(), shim.stdout.clone()));
-        }
-        if native.stderr != shim.stderr {
-            diffs.insert("stderr", (native.stderr.clone(), shim.stderr.clone()));
-        }
-        if native.describe() != shim.describe() {
-            diffs.insert("end", (native.describe(), shim.describe()));
-        }
-        if !diffs.is_empty() {
-            let mut msg = format!("case `{}`:\n", case.line);
-            for (what, (n, s)) in diffs {
-                msg += &format!("  {what} differs\n  --- native\n{}\n  --- shimld\n{}\n", indent(&n), indent(&s));
+        for run in ["first run", "second run"] {
+            let shim = run_in(&out, &case.shimld, &env);
+            if let Some(msg) = compare(&case.line, run, &native, &shim) {
+                failures.push(msg);
             }
-            failures.push(msg);
         }
     }
     if !failures.is_empty() {
-        panic!("testprogs/{feature}: {} of {} cases differ\n{}", failures.len(), cases.len(), failures.join("\n"));
+        panic!("testprogs/{feature}: {} of {} runs differ\n{}", failures.len(), 2 * cases.len(), failures.join("\n"));
     }
+}
+
+/// The differences between a native and a shimld run, if any.
+fn compare(line: &str, run: &str, native: &Outcome, shim: &Outcome) -> Option<String> {
+    let mut diffs = BTreeMap::new();
+    if native.stdout != shim.stdout {
+        diffs.insert("stdout", (native.stdout.clone(), shim.stdout.clone()));
+    }
+    if native.stderr != shim.stderr {
+        diffs.insert("stderr", (native.stderr.clone(), shim.stderr.clone()));
+    }
+    if native.describe() != shim.describe() {
+        diffs.insert("end", (native.describe(), shim.describe()));
+    }
+    if diffs.is_empty() {
+        return None;
+    }
+    let mut msg = format!("case `{line}` ({run}):\n");
+    for (what, (n, s)) in diffs {
+        msg += &format!("  {what} differs\n  --- native\n{}\n  --- shimld\n{}\n", indent(&n), indent(&s));
+    }
+    Some(msg)
 }
 
 fn indent(s: &str) -> String {

@@ -154,19 +154,7 @@ fn set_error(ld: &Loader, args: core::fmt::Arguments) {
 
 /// The functions shimld puts in place of the glibc core's for the objects
 /// it loads.
-pub const OVERRIDES: &[&[u8]] = &[
-    b"dlopen",
-    b"dlmopen",
-    b"dlsym",
-    b"dlvsym",
-    b"dlclose",
-    b"dlerror",
-    b"dladdr",
-    b"dladdr1",
-    b"dlinfo",
-    b"dl_iterate_phdr",
-    b"_dl_find_object",
-];
+pub use shimld::bind::OVERRIDES;
 
 /// The functions the stub exports to the glibc core, so that the core's
 /// unwinder (libgcc_s) and anything else bound through its PLT find
@@ -291,7 +279,7 @@ extern "C" fn dlopen_impl(file: *const u8, mode: i32, caller: usize) -> *mut c_v
 /// Whether an object belongs to the glibc core (by its soname, or because
 /// it imports ld.so's private symbols).
 fn is_core(o: &Object) -> bool {
-    super::handover::CORE_SONAMES.contains(&o.short_name()) || o.syms.requirements().any(|v| v.name == b"GLIBC_PRIVATE")
+    shimld::bind::CORE_SONAMES.contains(&o.short_name()) || o.syms.requirements().any(|v| v.name == b"GLIBC_PRIVATE")
 }
 
 fn glibc_dlopen(ld: &Loader, path: &[u8], mode: i32) -> Result<usize, ()> {

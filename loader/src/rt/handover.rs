@@ -41,22 +41,6 @@ use shimld::closure;
 use shimld::elf::{self, Rela};
 use shimld::stub::{self, Export, Spec};
 
-/// Sonames of the glibc family that are core even without GLIBC_PRIVATE
-/// imports, and libgcc_s, the one unwinder of the process.
-pub const CORE_SONAMES: &[&[u8]] = &[
-    b"libc.so.6",
-    b"libpthread.so.0",
-    b"libdl.so.2",
-    b"libm.so.6",
-    b"librt.so.1",
-    b"libresolv.so.2",
-    b"libutil.so.1",
-    b"libanl.so.1",
-    b"libnsl.so.1",
-    b"libBrokenLocale.so.1",
-    b"libgcc_s.so.1",
-];
-
 /// Which objects are core: glibc's (by soname, or by importing a
 /// GLIBC_PRIVATE symbol), ld.so, libgcc_s, and anything a core object
 /// needs. Empty if the program does not use glibc.
@@ -65,7 +49,7 @@ pub fn core_set(objs: &loader::Objects) -> Vec<bool> {
         .iter()
         .map(|o| {
             o.kind == Kind::Rtld
-                || CORE_SONAMES.contains(&o.short_name())
+                || shimld::bind::CORE_SONAMES.contains(&o.short_name())
                 || o.syms.requirements().any(|v| v.name == b"GLIBC_PRIVATE")
         })
         .collect();
@@ -483,6 +467,7 @@ pub fn start(
         }
     }
     let lent_env = root_library_path(&st);
+    super::timing::mark("handover");
     // SAFETY: single-threaded; the state is read once, by the continuation.
     unsafe {
         STATE = Some(Box::new(State {
@@ -542,6 +527,7 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
         sys::exit_group(127)
     };
     super::lock::thread_pointer_ready();
+    super::timing::mark("ld.so");
     if let Some((slot, orig)) = s.lent_env {
         // SAFETY: restores the slot changed in `start`.
         unsafe { *slot = orig };
@@ -624,22 +610,8 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
         super::patch::patch_core(ld, &names);
     }
     // Relocate everything else, dependencies first.
-    let mut stats = Stats::default();
-    let order = ld.init_order.clone();
     ld.skip_copies = core::mem::take(&mut s.copies_done);
-    for &i in &order {
-        if s.core[i] {
-            continue;
-        }
-        let lazy = !(ld.bind_now || ld.objs[i].d.bind_now);
-        debug!(cat::RELOC, "relocation processing: {}{}", B(&ld.objs[i].path), if lazy { " (lazy)" } else { "" });
-        // SAFETY: object i is mapped and unrelocated; its dependencies are
-        // relocated (by shimld, or by ld.so for the core).
-        if let Err(e) = unsafe { super::x86_64::relocate(ld, i, lazy, &mut stats) } {
-            loader::fail(&ld.prog, &e);
-        }
-        ld.objs[i].relocated.store(true, Ordering::Release);
-    }
+    let stats = crate::relocate_all(ld, &s.core);
     // The relocated TLS data, for new threads (the stub's image) and this one.
     if let Some(off) = s.tls_off {
         fill_tls(&ld.objs, (s.stub_base + s.layout.tls_image) as *mut u8);
@@ -663,6 +635,7 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     st.set_aux(process::AT_ENTRY, main.entry);
     let _ = direct;
     crate::run_initializers(ld, &st);
+    super::timing::mark("init");
     crate::check_code(ld, &main.path, main.entry);
     // SAFETY: the program is mapped, relocated and initialised; the stack
     // is the one ld.so prepared; %rdx carries ld.so's _dl_fini.
@@ -689,6 +662,7 @@ extern "C" fn stub_init(argc: i32, argv: *const *const u8, envp: *const *const u
         let f: crate::InitFn = unsafe { core::mem::transmute(f) };
         f(argc, argv, envp);
     }
+    super::timing::mark("program init");
 }
 
 /// The stub's DT_FINI_ARRAY entry, which ld.so's `_dl_fini` calls first:

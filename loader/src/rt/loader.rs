@@ -12,6 +12,7 @@ use crate::debug;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicPtr, Ordering};
+use shimld::bind;
 use shimld::closure::{FileId, Host, Meta, OpenError, Trace};
 use shimld::elf::{self, Sym};
 use shimld::symtab::{Name, Version, Want};
@@ -26,11 +27,29 @@ pub type Objects = AppendVec<Box<Object>>;
 pub struct Stats {
     pub by_type: [u64; 40],
     pub lookups: u64,
+    /// Whether lookups are timed (SHIMLD_DEBUG=statistics), and the TSC
+    /// ticks they took.
+    pub timed: bool,
+    pub lookup_ticks: u64,
+    /// The object being relocated: its bindings so far.
+    pub memo: super::memo::Memo,
+    /// How many references found their binding in the memo.
+    pub memo_hits: u64,
+    /// Bindings read from the resolution cache.
+    pub cached: u64,
 }
 
 impl Default for Stats {
     fn default() -> Self {
-        Stats { by_type: [0; 40], lookups: 0 }
+        Stats {
+            by_type: [0; 40],
+            lookups: 0,
+            timed: super::timing::enabled(),
+            lookup_ticks: 0,
+            memo: super::memo::Memo::new(),
+            memo_hits: 0,
+            cached: 0,
+        }
     }
 }
 
@@ -110,16 +129,7 @@ pub enum Scope<'a> {
     After(usize),
 }
 
-/// The relocation classes of ld.so's lookup.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    Normal,
-    /// JUMP_SLOT and the TLS relocations: an executable's PLT entries
-    /// (undefined symbols with a value) don't define anything.
-    Plt,
-    /// COPY: the executable itself is not searched.
-    Copy,
-}
+pub use shimld::bind::Class;
 
 pub struct Loader {
     pub objs: Objects,
@@ -156,6 +166,10 @@ pub struct Loader {
     pub vdso: Option<Box<super::dl::LinkMap>>,
     /// What dlopen needs, behind the dl lock.
     pub dl: super::lock::RecursiveMutex<Option<super::dl::DlState>>,
+    /// Where resolution cache files live (None: no caching).
+    pub cache_dir: Option<Vec<u8>>,
+    /// The resolution cache that matched this start-up, while relocating.
+    pub bindcache: Option<super::bindcache::Cache>,
 }
 
 /// The loader state, published for the lazy-binding resolver and the fini
@@ -195,6 +209,8 @@ impl Loader {
             direct: false,
             debug_head: None,
             vdso: None,
+            cache_dir: None,
+            bindcache: None,
             dl: super::lock::RecursiveMutex::new(None),
         }
     }
@@ -223,9 +239,13 @@ impl Loader {
 
     /// Looks `name` up (unversioned) in object `i` alone.
     pub fn lookup_in(&self, i: usize, name: &[u8]) -> Option<Def> {
-        let o = &self.objs[i];
-        let j = o.syms.lookup(&mut Name::new(name), &Want { version: None, plt: false, newest: true })?;
-        Some(Def { obj: i, sym: Some(&o.syms.syms[j as usize]) })
+        let j = self.index_in(i, name)?;
+        Some(Def { obj: i, sym: Some(&self.objs[i].syms.syms[j as usize]) })
+    }
+
+    /// The symbol index of `name` (unversioned) in object `i`.
+    fn index_in(&self, i: usize, name: &[u8]) -> Option<u32> {
+        self.objs[i].syms.lookup(&mut Name::new(name), &Want { version: None, plt: false, newest: true })
     }
 
     /// The address a definition stands for, calling an IFUNC resolver if
@@ -248,7 +268,7 @@ impl Loader {
     /// problem, as in ld.so: fatal if that object is the executable (it is
     /// relocated last, so the dependency cannot be satisfied), a warning
     /// otherwise. `ref_name` names the symbol for the messages.
-    pub fn value_for(&self, from: usize, def: &Def, ref_name: &[u8]) -> usize {
+    pub fn value_for(&self, from: usize, def: &Def, ref_name: impl Fn() -> &'static [u8]) -> usize {
         if let Some(s) = def.sym {
             let d = &self.objs[def.obj];
             if s.kind() == elf::STT_GNU_IFUNC
@@ -261,7 +281,7 @@ impl Loader {
                     crate::eprint!(
                         "{}: IFUNC symbol '{}' referenced in '{}' is defined in the executable and creates an unsatisfiable circular dependency.\n",
                         B(&self.prog),
-                        B(ref_name),
+                        B(ref_name()),
                         B(&o.path)
                     );
                     sys::exit_group(127);
@@ -271,7 +291,7 @@ impl Loader {
                     B(&self.prog),
                     B(&o.path),
                     B(&d.path),
-                    B(ref_name)
+                    B(ref_name())
                 );
             }
         }
@@ -300,7 +320,11 @@ impl Loader {
         };
         let version = o.syms.wanted_version(idx);
         stats.lookups += 1;
+        let t0 = if stats.timed { super::timing::ticks() } else { 0 };
         let found = self.lookup(name, version, from, class);
+        if stats.timed {
+            stats.lookup_ticks += super::timing::ticks() - t0;
+        }
         let def = match found {
             Some(d) => {
                 self.add_dependency(from, d.obj);
@@ -334,14 +358,10 @@ impl Loader {
         };
         if super::out::enabled(cat::BINDINGS) {
             let v = version.map(|v| v.name).unwrap_or(b"");
-            debug!(
-                cat::BINDINGS,
-                "binding file {} to {}: normal symbol `{}' [{}]",
-                B(&o.path),
-                B(&self.objs[def.obj].path),
-                B(name),
-                B(v)
-            );
+            // shimld's own definitions (replacing the glibc core's) are
+            // named as shimld's, whatever name its object stands under.
+            let to = if Some(def.obj) == self.me { &b"shimld"[..] } else { &self.objs[def.obj].path[..] };
+            debug!(cat::BINDINGS, "binding file {} to {}: normal symbol `{}' [{}]", B(&o.path), B(to), B(name), B(v));
         }
         Ok(def)
     }
@@ -396,19 +416,17 @@ impl Loader {
     ) -> Option<Def> {
         let want = Want { version, plt: class == Class::Plt, newest };
         let mut n = Name::new(name);
-        let mut weak = None;
         let trace = super::out::enabled(cat::SYMBOLS);
+        // For a glibc program, the functions shimld replaces are found where
+        // the search reaches the glibc core, before the core's own.
         let mut overrides = self.me.filter(|_| self.objs[from].kind != Kind::Core);
-        for i in self.scope_of(scope) {
+        let visit = |i: usize| {
             let o = &self.objs[i];
-            if o.removed.load(Ordering::Acquire) || (class == Class::Copy && o.kind == Kind::Exec) {
-                continue;
-            }
             if o.kind == Kind::Core {
                 if let Some(me) = overrides.take() {
                     if super::dl::OVERRIDES.contains(&name) || super::replica::active(name) {
-                        if let Some(d) = self.lookup_in(me, name) {
-                            return Some(d);
+                        if let Some(j) = self.index_in(me, name) {
+                            return Some((me, j));
                         }
                     }
                 }
@@ -416,20 +434,15 @@ impl Loader {
             if trace {
                 debug!(cat::SYMBOLS, "symbol={};  lookup in file={} [0]", B(name), B(&o.path));
             }
-            let Some(j) = o.syms.lookup(&mut n, &want) else {
-                continue;
-            };
-            let s = &o.syms.syms[j as usize];
-            if matches!(s.visibility(), elf::STV_HIDDEN | elf::STV_INTERNAL) {
-                continue;
-            }
-            if self.dynamic_weak && s.bind() == elf::STB_WEAK {
-                weak = weak.or(Some(Def { obj: i, sym: Some(s) }));
-                continue;
-            }
-            return Some(Def { obj: i, sym: Some(s) });
-        }
-        weak
+            None
+        };
+        let scope = self.scope_of(scope);
+        let candidates = scope.iter().filter(|&&i| !self.objs[i].removed.load(Ordering::Acquire)).map(|&i| {
+            let o = &self.objs[i];
+            bind::Candidate { idx: i, syms: &o.syms, exec: o.kind == Kind::Exec }
+        });
+        let (i, j) = bind::first_definition(candidates, &mut n, &want, class, self.dynamic_weak, visit)?;
+        Some(Def { obj: i, sym: Some(&self.objs[i].syms.syms[j as usize]) })
     }
 
     /// The main program (always object 0).

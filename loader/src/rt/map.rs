@@ -20,6 +20,26 @@ pub struct ElfFile {
     pub size: u64,
     pub dev: u64,
     pub ino: u64,
+    /// What identifies this version of the file (see rt::bindcache).
+    pub stamp: Stamp,
+}
+
+/// A file's identity and version: device, inode, size, and the
+/// modification and change times (ctime cannot be set back by a user, so
+/// a file rewritten in place with its old mtime still differs).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct Stamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime: [u64; 2],
+    pub ctime: [u64; 2],
+}
+
+impl Stamp {
+    pub fn of(st: &sys::Stat) -> Stamp {
+        Stamp { dev: st.st_dev, ino: st.st_ino, size: st.st_size as u64, mtime: st.st_mtime, ctime: st.st_ctime }
+    }
 }
 
 impl Drop for ElfFile {
@@ -70,7 +90,8 @@ fn prot_of(flags: u32) -> usize {
 /// Opens `path` and reads and checks its ELF and program headers.
 pub fn open_elf(path: &[u8]) -> Result<ElfFile, MapError> {
     let fd = super::root::open(path, sys::O_RDONLY).map_err(MapError::Open)?;
-    let mut f = ElfFile { fd, ehdr: Ehdr::default(), phdrs: PhdrList::new(), size: 0, dev: 0, ino: 0 };
+    let mut f =
+        ElfFile { fd, ehdr: Ehdr::default(), phdrs: PhdrList::new(), size: 0, dev: 0, ino: 0, stamp: Stamp::default() };
     let st = sys::fstat(fd).map_err(MapError::Open)?;
     if st.st_mode & sys::S_IFMT == sys::S_IFDIR {
         return Err(MapError::Read(Errno(21)));
@@ -78,6 +99,7 @@ pub fn open_elf(path: &[u8]) -> Result<ElfFile, MapError> {
     f.size = st.st_size as u64;
     f.dev = st.st_dev;
     f.ino = st.st_ino;
+    f.stamp = Stamp::of(&st);
     // One read covers the headers of almost every object.
     let mut head = [0u8; 1024];
     let n = sys::pread_full(fd, &mut head, 0).map_err(|_| MapError::Bad("cannot read file data"))?;

@@ -5,6 +5,7 @@
 
 pub mod alloc;
 pub mod append;
+pub mod bindcache;
 pub mod debugger;
 pub mod dl;
 pub mod handover;
@@ -12,6 +13,7 @@ pub mod loader;
 pub mod lock;
 pub mod map;
 pub mod mem;
+pub mod memo;
 pub mod object;
 pub mod options;
 pub mod out;
@@ -21,5 +23,6 @@ pub mod profile;
 pub mod replica;
 pub mod root;
 pub mod sys;
+pub mod timing;
 pub mod tls;
 pub mod x86_64;

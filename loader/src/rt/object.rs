@@ -93,6 +93,9 @@ pub struct Object {
     pub reldeps: super::lock::RecursiveMutex<Vec<usize>>,
     /// Set once its relocations are applied.
     pub relocated: core::sync::atomic::AtomicBool,
+    /// The file's identity when it was opened (None: not known, as for
+    /// shimld itself).
+    pub stamp: Option<super::map::Stamp>,
     /// Set once its initialisers have run (or, for the executable, once
     /// they would have: libc runs those); its finalisers run only if set.
     pub init_called: core::sync::atomic::AtomicBool,
@@ -150,6 +153,7 @@ impl Object {
             reldeps: super::lock::RecursiveMutex::new(Vec::new()),
             relocated: core::sync::atomic::AtomicBool::new(false),
             init_called: core::sync::atomic::AtomicBool::new(false),
+            stamp: None,
         };
         o.read_headers(None)?;
         Ok(o)
@@ -202,6 +206,7 @@ impl Object {
         let mut o = unsafe { Object::from_mapped(kind, path, m.base, f.ehdr, f.phdrs.clone(), phdr_addr) }
             .map_err(MapError::Bad)?;
         o.owned = true;
+        o.stamp = Some(f.stamp);
         o.map_start = m.start;
         o.map_end = m.end;
         Ok(o)

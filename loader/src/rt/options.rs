@@ -17,6 +17,8 @@ pub struct Options {
     /// LD_PRELOAD's entries, then `--preload`'s, in ld.so's order.
     pub preload: Vec<(&'static [u8], &'static str)>,
     pub inhibit_cache: bool,
+    /// `--no-cache` or SHIMLD_NO_CACHE: no resolution cache.
+    pub no_cache: bool,
     pub argv0: Option<*const u8>,
     /// LD_BIND_NOW.
     pub bind_now: bool,
@@ -47,6 +49,9 @@ what happened. shimld can also be a program's PT_INTERP.
                         variable LD_LIBRARY_PATH
   --preload LIST        preload objects named in LIST
   --argv0 STRING        set argv[0] to STRING before running
+  --no-cache            do not use or write the resolution cache (the
+                        bindings of earlier runs of the same closure, in
+                        $XDG_CACHE_HOME/shimld)
 
 Per-process replicas (what the program sees; real system calls still go to
 the kernel):
@@ -74,7 +79,8 @@ A program name without a slash is looked up in PATH.
 
 Environment: LD_LIBRARY_PATH, LD_PRELOAD, LD_BIND_NOW and
 LD_TRACE_LOADED_OBJECTS as for ld.so; SHIMLD_DEBUG=help lists the trace
-categories, SHIMLD_DEBUG_OUTPUT=FILE writes the trace to FILE.PID.
+categories, SHIMLD_DEBUG_OUTPUT=FILE writes the trace to FILE.PID;
+SHIMLD_NO_CACHE (any value) is --no-cache.
 ";
 
 /// A non-negative decimal number.
@@ -150,6 +156,7 @@ pub fn parse(st: &Stack, direct: bool) -> Options {
                 b"--list" => o.list = true,
                 b"--verify" => o.verify = true,
                 b"--inhibit-cache" => o.inhibit_cache = true,
+                b"--no-cache" => o.no_cache = true,
                 b"--root" => o.root = Some(value("--root").to_vec()),
                 b"--hostname" => o.replicas.hostname = Some(value("--hostname").to_vec()),
                 b"--domainname" => o.replicas.domainname = Some(value("--domainname").to_vec()),
@@ -228,6 +235,9 @@ pub fn parse(st: &Stack, direct: bool) -> Options {
         o.bind_now = true;
     }
     o.dynamic_weak = st.getenv(b"LD_DYNAMIC_WEAK").is_some();
+    if st.getenv(b"SHIMLD_NO_CACHE").is_some() {
+        o.no_cache = true;
+    }
     if let Some(v) = st.getenv(b"LD_PRELOAD") {
         let cli = core::mem::take(&mut o.preload);
         for p in v.split(|&c| c == b':' || c == b' ').filter(|p| !p.is_empty()) {

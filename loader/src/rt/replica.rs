@@ -54,8 +54,7 @@ pub fn settings() -> &'static Settings {
 pub fn active(name: &[u8]) -> bool {
     let s = settings();
     match name {
-        b"readlink" | b"readlinkat" | b"backtrace_symbols" | b"backtrace_symbols_fd" => true,
-        b"execve" | b"execv" | b"execvp" | b"execvpe" | b"posix_spawn" | b"posix_spawnp" => true,
+        n if shimld::replicas::ALWAYS.iter().any(|a| a.as_bytes() == n) => true,
         b"uname" => s.hostname.is_some() || s.domainname.is_some(),
         b"gethostname" => s.hostname.is_some(),
         b"getdomainname" => s.domainname.is_some(),

@@ -83,6 +83,10 @@ const SYS_OPENAT: usize = 257;
 const SYS_NEWFSTATAT: usize = 262;
 const SYS_READLINKAT: usize = 267;
 const SYS_FACCESSAT: usize = 269;
+const SYS_CLOCK_GETTIME: usize = 228;
+const SYS_MKDIRAT: usize = 258;
+const SYS_UNLINKAT: usize = 263;
+const SYS_RENAMEAT: usize = 264;
 
 pub const AT_FDCWD: isize = -100;
 pub const O_RDONLY: usize = 0;
@@ -310,6 +314,29 @@ pub fn stat(path: &[u8]) -> Result<Stat> {
     })
 }
 
+/// `mkdir(path, mode)`.
+pub fn mkdir(path: &[u8], mode: usize) -> Result<()> {
+    // SAFETY: p is NUL-terminated.
+    with_path(path, |p| ret(unsafe { syscall3(SYS_MKDIRAT, AT_FDCWD as usize, p as usize, mode) }).map(|_| ()))
+}
+
+/// `unlink(path)`.
+pub fn unlink(path: &[u8]) -> Result<()> {
+    // SAFETY: p is NUL-terminated.
+    with_path(path, |p| ret(unsafe { syscall3(SYS_UNLINKAT, AT_FDCWD as usize, p as usize, 0) }).map(|_| ()))
+}
+
+/// `rename(from, to)`.
+pub fn rename(from: &[u8], to: &[u8]) -> Result<()> {
+    with_path(from, |f| {
+        with_path(to, |t| {
+            // SAFETY: both paths are NUL-terminated.
+            ret(unsafe { syscall4(SYS_RENAMEAT, AT_FDCWD as usize, f as usize, AT_FDCWD as usize, t as usize) })
+                .map(|_| ())
+        })
+    })
+}
+
 /// `access(path, mode)`.
 pub fn access(path: &[u8], mode: usize) -> Result<()> {
     with_path(path, |p| {
@@ -363,6 +390,15 @@ pub unsafe fn set_fs(tp: usize) -> Result<()> {
     ret(syscall2(SYS_ARCH_PRCTL, ARCH_SET_FS, tp)).map(|_| ())
 }
 
+/// CLOCK_MONOTONIC in nanoseconds (a system call: shimld does not use the
+/// vDSO).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = [0i64; 2];
+    // SAFETY: the kernel writes one struct timespec to `ts`.
+    unsafe { syscall2(SYS_CLOCK_GETTIME, 1, ts.as_mut_ptr() as usize) };
+    ts[0] as u64 * 1_000_000_000 + ts[1] as u64
+}
+
 pub fn getpid() -> i32 {
     // SAFETY: no memory is involved.
     unsafe { syscall1(SYS_GETPID, 0) as i32 }
@@ -390,6 +426,37 @@ pub fn tgkill(pid: i32, tid: i32, sig: i32) -> Result<()> {
 pub fn getdents64(fd: i32, buf: &mut [u8]) -> Result<usize> {
     // SAFETY: the kernel writes at most buf.len() bytes into buf.
     ret(unsafe { syscall3(SYS_GETDENTS64, fd as usize, buf.as_mut_ptr() as usize, buf.len()) })
+}
+
+/// The names in directory `path` (without `.` and `..`), at most `max`.
+pub fn dir_names(path: &[u8], max: usize) -> alloc::vec::Vec<alloc::vec::Vec<u8>> {
+    let mut names = alloc::vec::Vec::new();
+    let Ok(fd) = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) else { return names };
+    let mut buf = [0u8; 4096];
+    'read: while let Ok(n) = getdents64(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+        let mut off = 0;
+        while off + 19 < n {
+            let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
+            if reclen == 0 {
+                break;
+            }
+            let name = &buf[off + 19..(off + reclen).min(n)];
+            let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
+            if name != b"." && name != b".." {
+                if names.len() == max {
+                    break 'read;
+                }
+                names.push(name.to_vec());
+            }
+            off += reclen;
+        }
+    }
+    close(fd);
+    names
 }
 
 /// The kernel's `struct sigaction` on x86-64.

@@ -294,31 +294,13 @@ unsafe extern "C" fn signal_return() {
 fn other_threads() -> alloc::vec::Vec<i32> {
     let mut tids = alloc::vec::Vec::new();
     let me = sys::gettid();
-    let Ok(fd) = sys::open(b"/proc/self/task", sys::O_RDONLY | 0o200000, 0) else { return tids };
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = sys::getdents64(fd, &mut buf) {
-        if n == 0 {
-            break;
-        }
-        let mut off = 0;
-        while off + 19 < n {
-            let reclen = u16::from_le_bytes([buf[off + 16], buf[off + 17]]) as usize;
-            if reclen == 0 {
-                break;
+    for name in sys::dir_names(b"/proc/self/task", 1 << 16) {
+        if let Some(t) = core::str::from_utf8(&name).ok().and_then(|s| s.parse::<i32>().ok()) {
+            if t != me {
+                tids.push(t);
             }
-            let name = &buf[off + 19..(off + reclen).min(n)];
-            let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
-            if let Ok(s) = core::str::from_utf8(name) {
-                if let Ok(t) = s.parse::<i32>() {
-                    if t != me {
-                        tids.push(t);
-                    }
-                }
-            }
-            off += reclen;
         }
     }
-    sys::close(fd);
     tids
 }
 

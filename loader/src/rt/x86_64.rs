@@ -2,6 +2,7 @@
 //! TLS descriptors and `__tls_get_addr`, and CPU feature probing.
 
 use super::loader::{self, Class, Def, Error, Loader, Stats};
+use super::memo;
 use super::object::Object;
 use super::out::{cat, B};
 use super::sys;
@@ -92,6 +93,11 @@ pub unsafe fn relocate(ld: &Loader, i: usize, lazy: bool, st: &mut Stats) -> Res
     relr(o, &w, st)?;
     let rela = table(o, o.d.rela, "dynamic")?;
     let plt = jmprel(o)?;
+    let symbolic = rela.len().saturating_sub(o.d.relacount as usize) + plt.len();
+    st.memo.reset(symbolic / 2);
+    if let Some(c) = &ld.bindcache {
+        st.cached += c.fill(i, &mut st.memo) as u64;
+    }
     let mut any_lazy = false;
     if lazy {
         apply_range(ld, i, &w, rela, st)?;
@@ -185,14 +191,24 @@ unsafe fn apply_range(ld: &Loader, i: usize, w: &Writable, r: &[Rela], st: &mut 
 }
 
 unsafe fn apply_ranges(ld: &Loader, i: usize, w: &Writable, ranges: &[&[Rela]], st: &mut Stats) -> Result<(), Error> {
+    let o = &ld.objs[i];
+    let base = o.base;
     let mut deferred: Vec<&Rela> = Vec::new();
+    let mut relative = 0;
     for r in ranges.iter().flat_map(|r| r.iter()) {
-        if r.kind() == elf::R_X86_64_IRELATIVE {
-            deferred.push(r);
-        } else {
-            apply(ld, i, w, r, st)?;
+        match r.kind() {
+            // Most relocations of a large object: kept on a short path.
+            elf::R_X86_64_RELATIVE => {
+                let at = base.wrapping_add(r.r_offset as usize);
+                w.check(o, at, 8)?;
+                (at as *mut usize).write_unaligned(base.wrapping_add(r.r_addend as usize));
+                relative += 1;
+            }
+            elf::R_X86_64_IRELATIVE => deferred.push(r),
+            _ => apply(ld, i, w, r, st)?,
         }
     }
+    st.by_type[elf::R_X86_64_RELATIVE as usize] += relative;
     for r in deferred {
         apply(ld, i, w, r, st)?;
     }
@@ -263,8 +279,8 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
     if kind == elf::R_X86_64_COPY && o.kind == super::object::Kind::Exec && ld.skip_copies.contains(&r.r_offset) {
         return Ok(());
     }
-    let def = ld.resolve(i, r.sym(), class, st)?;
-    let value = || ld.value_for(i, &def, o.syms.name(r.sym()).unwrap_or(b""));
+    let def = resolve(ld, i, r.sym(), class, st)?;
+    let value = || ld.value_for(i, &def, || o.syms.name(r.sym()).unwrap_or(b""));
     match kind {
         elf::R_X86_64_64 => {
             w.check(o, at, 8)?;
@@ -335,6 +351,20 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
         _ => unreachable_type(o, kind)?,
     }
     Ok(())
+}
+
+/// Resolves a reference of object `i`, once per symbol and class while the
+/// object is relocated.
+#[inline]
+fn resolve(ld: &Loader, i: usize, idx: u32, class: Class, st: &mut Stats) -> Result<Def, Error> {
+    let k = memo::key(idx, class);
+    if let Some(d) = st.memo.get(k).and_then(|b| b.def(ld)) {
+        st.memo_hits += 1;
+        return Ok(d);
+    }
+    let d = ld.resolve(i, idx, class, st)?;
+    st.memo.insert(k, memo::Binding::of(ld, &d));
+    Ok(d)
 }
 
 fn unreachable_type(o: &Object, kind: u32) -> Result<(), Error> {

@@ -1,0 +1,14 @@
+/* One library, built in variants that a stale resolution cache would bind
+ * wrongly: VALUE changes what the functions return, and EXTRA adds symbols
+ * that move every other one to a new symbol index. */
+#ifdef EXTRA
+int extra_a(void) { return -1; }
+int extra_b(void) { return -2; }
+int extra_c(void) { return -3; }
+int extra_data[4] = {1, 2, 3, 4};
+#endif
+
+int data = VALUE * 10;
+
+int value(void) { return VALUE; }
+int twice(void) { return 2 * VALUE; }

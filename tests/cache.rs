@@ -1,0 +1,242 @@
+//! The resolution cache: a start-up that finds its closure's bindings in
+//! the cache looks nothing up, and an entry is never used for files it was
+//! not made from: a library replaced (in place or by rename, with or
+//! without its old modification time, with symbols moved to new indices),
+//! a damaged cache file, or `--no-cache`.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Fixture {
+    dir: PathBuf,
+    cache: PathBuf,
+}
+
+/// A private copy of testprogs/cache's output (the tests replace its
+/// library) and an empty cache directory.
+fn fixture(name: &str) -> Fixture {
+    let built = common::build_testprog("cache");
+    let dir = built.parent().unwrap().join(format!("cache-test-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    for sub in ["lib", "v1", "v2", "v3"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    for f in ["cache-main", "lib/libuse.so", "lib/libcache.so", "v1/libcache.so", "v2/libcache.so", "v3/libcache.so"] {
+        std::fs::copy(built.join(f), dir.join(f)).unwrap();
+    }
+    let cache = dir.join("xdg-cache");
+    Fixture { dir, cache }
+}
+
+/// What a run printed, and how many bindings came from the cache and from
+/// lookups (SHIMLD_DEBUG=statistics).
+struct Run {
+    out: common::Outcome,
+    cached: u64,
+    lookups: u64,
+}
+
+fn count(stderr: &str, what: &str) -> u64 {
+    stderr
+        .lines()
+        .filter_map(|l| l.split_once(what).map(|(_, n)| n.trim().parse::<u64>().unwrap()))
+        .next()
+        .unwrap_or_else(|| panic!("no `{what}` line in:\n{stderr}"))
+}
+
+fn shimld(f: &Fixture, extra: &[&str]) -> Run {
+    let mut cmd = Command::new(common::shimld());
+    cmd.args(extra)
+        .arg("./cache-main")
+        .current_dir(&f.dir)
+        .env_clear()
+        .env("XDG_CACHE_HOME", &f.cache)
+        .env("SHIMLD_DEBUG", "statistics");
+    let out = common::run(&mut cmd);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let cached = count(&out.stderr, "number of bindings from the resolution cache:");
+    let lookups = count(&out.stderr, "number of symbol lookups:");
+    Run { out, cached, lookups }
+}
+
+fn native(f: &Fixture) -> String {
+    let out = common::run(Command::new("./cache-main").current_dir(&f.dir).env_clear());
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    out.stdout
+}
+
+fn cache_files(f: &Fixture) -> Vec<PathBuf> {
+    match std::fs::read_dir(f.cache.join("shimld")) {
+        Ok(d) => d.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Puts a variant in place of lib/libcache.so: by writing over the file
+/// (same inode) or by renaming a copy over it (a new inode).
+fn replace(f: &Fixture, variant: &str, in_place: bool) {
+    let lib = f.dir.join("lib/libcache.so");
+    let src = f.dir.join(variant).join("libcache.so");
+    if in_place {
+        std::fs::write(&lib, std::fs::read(&src).unwrap()).unwrap();
+    } else {
+        let tmp = f.dir.join("lib/.new");
+        std::fs::copy(&src, &tmp).unwrap();
+        std::fs::rename(&tmp, &lib).unwrap();
+    }
+}
+
+/// Sets a file's modification time to another file's (as `cp -p` or a
+/// package manager keeping timestamps would).
+fn copy_mtime(from: &Path, to: &Path) {
+    let st = common::run(Command::new("touch").arg("-r").arg(from).arg(to));
+    assert_eq!(st.status, Some(0), "{}", st.stderr);
+}
+
+#[test]
+fn second_start_uses_the_cache_and_agrees() {
+    let f = fixture("hit");
+    let want = native(&f);
+    let first = shimld(&f, &[]);
+    assert_eq!(first.out.stdout, want);
+    assert_eq!(first.cached, 0, "an empty cache supplied bindings");
+    assert!(first.lookups > 0);
+    assert_eq!(cache_files(&f).len(), 1, "the first start-up wrote no cache file");
+    let second = shimld(&f, &[]);
+    assert_eq!(second.out.stdout, want);
+    assert_eq!(second.lookups, 0, "the cached start-up still looked symbols up:\n{}", second.out.stderr);
+    assert_eq!(second.cached, first.lookups, "the cache should hold each binding the first run found");
+}
+
+#[test]
+fn a_replaced_library_is_never_bound_from_the_cache() {
+    // Each step replaces the library in a different way; each must look
+    // up afresh (nothing from the cache) and print what native runs print.
+    let f = fixture("replace");
+    let lib = f.dir.join("lib/libcache.so");
+    shimld(&f, &[]);
+    assert_eq!(shimld(&f, &[]).cached > 0, true, "the cache was not used at all");
+    let steps: [(&str, bool, bool); 4] = [
+        // Symbols at new indices, written in place (same inode).
+        ("v2", true, false),
+        // Back to v1 by rename (new inode).
+        ("v1", false, false),
+        // The same size and layout, other contents, written in place with
+        // the old modification time put back: only the change time and the
+        // build-id tell.
+        ("v3", true, true),
+        // And v1 again the same way.
+        ("v1", true, true),
+    ];
+    for (variant, in_place, keep_mtime) in steps {
+        let old = f.dir.join("old-mtime");
+        std::fs::copy(&lib, &old).unwrap();
+        copy_mtime(&lib, &old);
+        replace(&f, variant, in_place);
+        if keep_mtime {
+            copy_mtime(&old, &lib);
+        }
+        let want = native(&f);
+        let run = shimld(&f, &[]);
+        assert_eq!(run.out.stdout, want, "after putting {variant} in place");
+        assert_eq!(run.cached, 0, "after putting {variant} in place, bindings came from the cache");
+        assert!(run.lookups > 0);
+        // And the entry written now serves the next start-up.
+        let again = shimld(&f, &[]);
+        assert_eq!(again.out.stdout, want);
+        assert!(again.cached > 0 && again.lookups == 0, "no cache hit for {variant}:\n{}", again.out.stderr);
+    }
+    assert!(native(&f).contains("value 1 "), "the last step should have put v1 back");
+}
+
+#[test]
+fn a_damaged_cache_file_is_ignored() {
+    let f = fixture("damaged");
+    let want = native(&f);
+    shimld(&f, &[]);
+    let files = cache_files(&f);
+    assert_eq!(files.len(), 1);
+    let good = std::fs::read(&files[0]).unwrap();
+    // A flipped byte in the bindings, a truncated file, an empty file.
+    let mut flipped = good.clone();
+    let at = good.len() - 12;
+    flipped[at] ^= 0x5a;
+    for bad in [flipped, good[..good.len() / 2].to_vec(), Vec::new()] {
+        std::fs::write(&files[0], &bad).unwrap();
+        let run = shimld(&f, &[]);
+        assert_eq!(run.out.stdout, want);
+        assert_eq!(run.cached, 0, "a damaged cache file supplied bindings");
+    }
+}
+
+#[test]
+fn no_cache_neither_reads_nor_writes() {
+    let f = fixture("off");
+    let want = native(&f);
+    let run = shimld(&f, &["--no-cache"]);
+    assert_eq!(run.out.stdout, want);
+    assert!(cache_files(&f).is_empty(), "--no-cache wrote {:?}", cache_files(&f));
+    shimld(&f, &[]);
+    assert_eq!(cache_files(&f).len(), 1);
+    let run = shimld(&f, &["--no-cache"]);
+    assert_eq!(run.cached, 0, "--no-cache read the cache");
+    assert!(run.lookups > 0);
+    // SHIMLD_NO_CACHE does the same for a program that has shimld as its
+    // interpreter (no command line to put --no-cache on).
+    let mut cmd = Command::new(common::shimld());
+    cmd.arg("./cache-main")
+        .current_dir(&f.dir)
+        .env_clear()
+        .env("XDG_CACHE_HOME", &f.cache)
+        .env("SHIMLD_NO_CACHE", "1")
+        .env("SHIMLD_DEBUG", "statistics");
+    let out = common::run(&mut cmd);
+    assert_eq!(count(&out.stderr, "number of bindings from the resolution cache:"), 0);
+}
+
+#[test]
+fn bind_now_after_a_lazy_start_completes_the_entry() {
+    // A lazy start-up leaves PLT references unresolved, so its entry lacks
+    // them; LD_BIND_NOW then looks those up (and only those), and the entry
+    // is rewritten complete.
+    let f = fixture("bindnow");
+    let want = native(&f);
+    let lazy = shimld(&f, &[]);
+    let mut cmd = Command::new(common::shimld());
+    cmd.arg("./cache-main")
+        .current_dir(&f.dir)
+        .env_clear()
+        .env("XDG_CACHE_HOME", &f.cache)
+        .env("LD_BIND_NOW", "1")
+        .env("SHIMLD_DEBUG", "statistics");
+    let now = common::run(&mut cmd);
+    assert_eq!(now.stdout, want);
+    let (cached, looked) = (
+        count(&now.stderr, "number of bindings from the resolution cache:"),
+        count(&now.stderr, "number of symbol lookups:"),
+    );
+    assert_eq!(cached, lazy.lookups, "the lazy run's bindings should all come from the cache");
+    assert!(looked > 0, "LD_BIND_NOW should look up the PLT references");
+    let again = common::run(&mut cmd);
+    assert_eq!(again.stdout, want);
+    assert_eq!(count(&again.stderr, "number of symbol lookups:"), 0, "{}", again.stderr);
+    assert_eq!(count(&again.stderr, "number of bindings from the resolution cache:"), cached + looked);
+}
+
+#[test]
+fn the_cache_directory_stays_bounded() {
+    // Entries of closures that changed are never read again; past 256
+    // files, writing a new one clears the old ones.
+    let f = fixture("bounded");
+    let dir = f.cache.join("shimld");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..300 {
+        std::fs::write(dir.join(format!("{i:016x}.bind")), b"stale").unwrap();
+    }
+    let run = shimld(&f, &[]);
+    assert_eq!(run.out.stdout, native(&f));
+    let left = cache_files(&f);
+    assert_eq!(left.len(), 1, "{} files left", left.len());
+    assert!(shimld(&f, &[]).cached > 0, "the new entry was cleared too");
+}
