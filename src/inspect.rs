@@ -149,23 +149,7 @@ fn relocations<'a>(o: &Obj<'a>) -> Vec<(&'a Rela, bool)> {
 
 /// The offsets DT_RELR relocates.
 fn relr_offsets(o: &Obj) -> Vec<u64> {
-    let mut v = Vec::new();
-    let Some(t) = o.image.table::<u64>(o.d.relr.addr, o.d.relr.size / 8) else { return v };
-    let mut at = 0u64;
-    for &e in t {
-        if e & 1 == 0 {
-            v.push(e);
-            at = e + 8;
-        } else {
-            for bit in 0..63 {
-                if (e >> (bit + 1)) & 1 != 0 {
-                    v.push(at + 8 * bit);
-                }
-            }
-            at += 63 * 8;
-        }
-    }
-    v
+    o.image.table::<u64>(o.d.relr.addr, o.d.relr.size / 8).map_or(Vec::new(), bind::relr_offsets)
 }
 
 pub fn inspect(a: &Args) -> Result<Report, String> {

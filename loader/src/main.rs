@@ -448,18 +448,7 @@ fn apply_profile(opts: &mut Options) {
 /// Tells the replicas how to start shimld again for a child: its own path
 /// and the options that carry over (the replicas, exec following, root).
 fn setup_relaunch(opts: &Options, interp: &[u8], direct: bool) {
-    let shimld = if direct {
-        let mut buf = alloc::vec![0u8; 4096];
-        match sys::readlink(b"/proc/self/exe", &mut buf) {
-            Ok(n) => {
-                buf.truncate(n);
-                buf
-            }
-            Err(_) => return,
-        }
-    } else {
-        rt::root::inside(interp)
-    };
+    let shimld = if direct { None } else { Some(rt::root::inside(interp)) };
     let r = &opts.replicas;
     let mut o: Vec<Vec<u8>> = Vec::new();
     let mut push = |k: &str, v: Vec<u8>| {
@@ -546,7 +535,7 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
     };
     // A script runs its interpreter, as the kernel would run it: the
     // interpreter (and its one argument) go in front of the script's path.
-    let (path, inserted) = match script_interpreter(path, execfn) {
+    let (path, inserted, fd) = match script_interpreter(path, execfn) {
         Ok(x) => x,
         Err(e) => {
             return (Prog { name: arg.to_vec(), path: arg.to_vec(), execfn, real: None, inserted: Vec::new() }, Err(e))
@@ -560,7 +549,11 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
         (None, None) => arg.to_vec(),
     };
     let mut real = None;
-    let exe = match map::open_elf(&path) {
+    let opened = match fd {
+        Some(fd) => map::elf_file(fd),
+        None => map::open_elf(&path),
+    };
+    let exe = match opened {
         Ok(f) => {
             real = map::fd_path(f.fd);
             Object::map(Kind::Exec, name.clone(), &f).map_err(|e| map_error(&path, e))
@@ -573,11 +566,12 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
 /// The most nested interpreters the kernel follows.
 const MAX_SCRIPT_DEPTH: usize = 4;
 
-/// Follows `#!` lines from `path`: returns the program to load and the
+/// Follows `#!` lines from `path`: returns the program to load, the
 /// arguments that go in front of the original ones in its argv (each
-/// level's interpreter, its optional argument, and the file it runs). For
-/// a program that is not a script, returns it with nothing to insert.
-fn script_interpreter(mut path: Vec<u8>, execfn: *const u8) -> Result<(Vec<u8>, Vec<*const u8>), Error> {
+/// level's interpreter, its optional argument, and the file it runs), and
+/// the program's file, open. For a program that is not a script, returns
+/// it with nothing to insert.
+fn script_interpreter(mut path: Vec<u8>, execfn: *const u8) -> Result<(Vec<u8>, Vec<*const u8>, Option<i32>), Error> {
     let leak = |b: &[u8]| -> *const u8 {
         let mut v = b.to_vec();
         v.push(0);
@@ -586,13 +580,13 @@ fn script_interpreter(mut path: Vec<u8>, execfn: *const u8) -> Result<(Vec<u8>, 
     let mut inserted: Vec<*const u8> = Vec::new();
     let mut file = execfn;
     for _ in 0..MAX_SCRIPT_DEPTH {
-        let Ok(fd) = rt::root::open(&path, sys::O_RDONLY) else { return Ok((path, inserted)) };
+        let Ok(fd) = rt::root::open(&path, sys::O_RDONLY) else { return Ok((path, inserted, None)) };
         let mut head = [0u8; 256];
         let n = sys::pread_full(fd, &mut head, 0).unwrap_or(0);
-        sys::close(fd);
         if n < 2 || &head[..2] != b"#!" {
-            return Ok((path, inserted));
+            return Ok((path, inserted, Some(fd)));
         }
+        sys::close(fd);
         let line = &head[2..n];
         let line = &line[..line.iter().position(|&c| c == b'\n').unwrap_or(line.len())];
         let is_blank = |c: &u8| *c == b' ' || *c == b'\t';
@@ -1006,9 +1000,10 @@ pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
         ld.bindcache = rt::bindcache::Cache::open(dir, k, ld.objs.len());
     }
     let hit = ld.bindcache.is_some();
-    // The bindings for the cache file: each object's, when it had to look
-    // any up (all of them, on a miss).
-    let mut record: Vec<Option<Vec<(u32, rt::memo::Binding)>>> = Vec::new();
+    // The bindings for the cache file: every object's on a miss; on a hit,
+    // those of objects whose references the cache did not answer.
+    stats.record_all = key.is_some() && !hit;
+    let mut record: Vec<Option<rt::bindcache::ObjectRecord>> = Vec::new();
     if key.is_some() {
         record.resize(ld.objs.len(), None);
     }
@@ -1021,31 +1016,38 @@ pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
     for &i in &order {
         let lazy = !(ld.bind_now || ld.objs[i].d.bind_now);
         debug!(cat::RELOC, "relocation processing: {}{}", B(&ld.objs[i].path), if lazy { " (lazy)" } else { "" });
-        let before = stats.lookups;
         // SAFETY: object i is mapped and unrelocated, its dependencies are
         // relocated (by shimld, or by ld.so for the core), and the program
         // has not started.
         if let Err(e) = unsafe { x86_64::relocate(ld, i, lazy, &mut stats) } {
             loader::fail(&ld.prog, &e);
         }
-        if let Some(r) = record.get_mut(i).filter(|_| !hit || stats.lookups > before) {
-            *r = Some(stats.memo.entries().collect());
+        // A cached object whose bindings were not all used is rewritten too.
+        if stats.pos < stats.stream.len() && stats.rec.is_none() {
+            stats.rec = Some(stats.stream[..stats.pos].to_vec());
+        }
+        let relr = stats.relr.take().and_then(|e| e.finish());
+        if let (Some(slot), Some(entries)) = (record.get_mut(i), stats.rec.take()) {
+            // The RELR form applied from the cache stays; a fresh one is new.
+            let relr = relr.or_else(|| ld.bindcache.as_ref().and_then(|c| c.relr(i)).map(|(w, n)| (w.to_vec(), n)));
+            *slot = Some(rt::bindcache::ObjectRecord { entries, relr });
         }
         ld.objs[i].relocated.store(true, Ordering::Release);
     }
-    // A miss writes the file; a hit that still had to look some up (a
-    // lazy start-up's entry used with LD_BIND_NOW, say) rewrites it whole.
+    // A miss writes the file; a hit that had to look some up (a lazy
+    // start-up's entry used with LD_BIND_NOW, say) rewrites it whole.
     if let (Some(dir), Some(k)) = (&ld.cache_dir, &key) {
-        if !hit || stats.lookups > 0 {
+        if !hit || record.iter().any(|r| r.is_some()) {
             let cache = ld.bindcache.as_ref();
-            let all: Vec<Vec<(u32, rt::memo::Binding)>> = record
+            let all: Vec<rt::bindcache::ObjectRecord> = record
                 .into_iter()
                 .enumerate()
-                .map(|(i, r)| r.unwrap_or_else(|| cache.map_or(Vec::new(), |c| c.entries(i))))
+                .map(|(i, r)| r.unwrap_or_else(|| cache.map_or(Default::default(), |c| c.record(i))))
                 .collect();
             rt::bindcache::store(dir, k, &all);
         }
     }
+    stats.stream = &[];
     if let Some(c) = ld.bindcache.take() {
         c.close();
     }

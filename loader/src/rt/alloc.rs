@@ -1,9 +1,10 @@
 //! The loader's own memory allocator.
 //!
 //! shimld shares the process with the program and its libc, so it cannot use
-//! the program's heap or `brk`. Small blocks come from power-of-two size
-//! classes carved out of private anonymous mappings, with a free list per
-//! class; large blocks are mappings of their own, grown with `mremap`.
+//! the program's heap or `brk`. Blocks up to 64 KiB come from power-of-two
+//! size classes carved out of private anonymous mappings, with a free list
+//! per class (start-up then makes one mapping, not one per table); larger
+//! blocks are mappings of their own, grown with `mremap`.
 //! A spin lock makes it safe to use from any thread (the lazy-binding
 //! resolver and, later, `dlopen` run on program threads).
 
@@ -13,12 +14,13 @@ use core::cell::UnsafeCell;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-/// Size classes 16, 32, .. 4096 bytes.
-const CLASSES: usize = 9;
+/// Size classes 16, 32, .. 64 KiB bytes.
+const CLASSES: usize = 13;
 const MIN_SHIFT: usize = 4;
 const MAX_SMALL: usize = 1 << (MIN_SHIFT + CLASSES - 1);
-/// Small blocks are carved from chunks of this size.
-const CHUNK: usize = 256 * 1024;
+/// Small blocks are carved from chunks of this size (address space only:
+/// the kernel backs a page when it is first touched).
+const CHUNK: usize = 1024 * 1024;
 
 struct Heap {
     free: [*mut u8; CLASSES],

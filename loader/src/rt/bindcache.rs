@@ -1,7 +1,7 @@
 //! The persistent resolution cache: for one closure of objects, the binding
 //! of every symbol reference that start-up relocation resolved, as
-//! (defining object, symbol index), so that the next start of the same
-//! closure looks nothing up.
+//! (defining object, symbol index, symbol value), so that the next start of
+//! the same closure looks nothing up.
 //!
 //! Bindings hold no addresses, so the cache is independent of where ASLR
 //! puts the objects. An entry is used only for exactly the closure it was
@@ -9,27 +9,39 @@
 //! inode, size, modification and change times and GNU build-id, plus what
 //! else steers lookups (the replicas in force, LD_DYNAMIC_WEAK, shimld's
 //! own build). The file is found by a hash of the key and holds the whole
-//! key, compared byte for byte, and a checksum of its contents. A binding
-//! read from it is bounds-checked before use (`memo::Binding::def`).
+//! key, compared byte for byte, and a checksum of its contents.
+//!
+//! Each object's bindings are kept in the order relocation asks for them,
+//! each with its reference: a cached start-up reads them front to back
+//! (no hashing, no symbol table reads for plain definitions) and checks
+//! each reference as it goes; at the first that differs it looks up the
+//! rest itself. A binding read from the file is bounds-checked before use.
 //!
 //! Files live in `$XDG_CACHE_HOME/shimld` (or `~/.cache/shimld`), one per
 //! closure, written to a temporary name and renamed into place. `--no-cache`
 //! or SHIMLD_NO_CACHE turns the cache off.
 //!
+//! With the bindings go the object's leading RELATIVE relocations in
+//! DT_RELR form (when the locations hold their addends, `*loc += base` is
+//! the same relocation), so that a cached start-up reads a few percent of
+//! the RELA table those take: most of a large C++ library's relocations.
+//!
 //! Layout (little-endian): magic (8 bytes), key length (u32), object count
-//! (u32), the key (padded to 4 bytes), one u32 binding count per object,
-//! the bindings (key u32, object u32, symbol u32) object by object, and a
-//! u64 checksum of everything before it.
+//! (u32), the key (padded to 8 bytes), per object three u32 counts
+//! (bindings, RELR words, RELATIVE relocations those cover; padded to 8
+//! bytes), then object by object its bindings (`shimld::bind::Entry`, 16
+//! bytes) and RELR words, and a u64 checksum of everything before it.
 
 use super::loader::Loader;
-use super::memo::{Binding, Memo};
 use super::object::Kind;
 use super::out::{cat, B};
 use super::sys;
 use crate::debug;
 use alloc::vec::Vec;
+use shimld::bind::Entry;
 
-const MAGIC: &[u8; 8] = b"SHIMLDB\x01";
+const MAGIC: &[u8; 8] = b"SHIMLDB\x04";
+const ENTRY: usize = core::mem::size_of::<Entry>();
 /// The most cache files kept: past this, writing one clears the others
 /// (entries of closures that changed are never read again).
 const MAX_FILES: usize = 256;
@@ -134,11 +146,26 @@ fn file_name(dir: &[u8], key: &[u8]) -> Vec<u8> {
     p
 }
 
+/// What the cache keeps for one object.
+#[derive(Clone, Default)]
+pub struct ObjectRecord {
+    pub entries: Vec<Entry>,
+    /// Its leading RELATIVE relocations as DT_RELR, and how many.
+    pub relr: Option<(Vec<u64>, usize)>,
+}
+
+/// One object's part of a cache file.
+#[derive(Clone, Copy)]
+struct Part {
+    entries: &'static [Entry],
+    relr: &'static [u64],
+    covered: usize,
+}
+
 /// A cache file that matched, mapped.
 pub struct Cache {
     data: &'static [u8],
-    /// Per object: where its bindings start, and how many.
-    index: Vec<(usize, usize)>,
+    index: Vec<Part>,
 }
 
 impl Cache {
@@ -149,7 +176,7 @@ impl Cache {
         let size = sys::fstat(fd).ok().map_or(0, |s| s.st_size as usize);
         // SAFETY: a fresh private read-only mapping, unmapped only by
         // `close`, which takes the Cache.
-        let m = if size >= 24 && size <= 16 + key.len() + 4 * nobjs + 12 * MAX_BINDINGS + 16 {
+        let m = if size >= 24 && size <= 32 + key.len() + 12 * nobjs + (ENTRY + 8) * MAX_BINDINGS {
             unsafe { sys::mmap(0, size, sys::PROT_READ, sys::MAP_PRIVATE, fd, 0).ok() }
         } else {
             None
@@ -171,7 +198,7 @@ impl Cache {
         }
     }
 
-    fn check(&self, key: &[u8], nobjs: usize) -> Option<Vec<(usize, usize)>> {
+    fn check(&self, key: &[u8], nobjs: usize) -> Option<Vec<Part>> {
         let d = self.data;
         let body = d.len().checked_sub(8)?;
         if &d[..8] != MAGIC || hash(&d[..body]).to_le_bytes() != d[body..] {
@@ -181,75 +208,78 @@ impl Cache {
         if klen != key.len() || get_u32(d, 12)? as usize != nobjs || d.get(16..16 + klen)? != key {
             return None;
         }
-        let counts = 16 + ((klen + 3) & !3);
-        let mut at = counts.checked_add(4 * nobjs)?;
+        let counts = 16 + pad8(klen);
+        let mut at = counts.checked_add(pad8(12 * nobjs))?;
         let mut index = Vec::with_capacity(nobjs);
         for i in 0..nobjs {
-            let n = get_u32(d, counts + 4 * i)? as usize;
-            index.push((at, n));
-            at = at.checked_add(n.checked_mul(12)?)?;
+            let c = counts + 12 * i;
+            let (n, r, covered) = (get_u32(d, c)? as usize, get_u32(d, c + 4)? as usize, get_u32(d, c + 8)? as usize);
+            let entries = shimld::elf::slice::<Entry>(&d[..body], at, n)?;
+            at = at.checked_add(n.checked_mul(ENTRY)?)?;
+            let relr = shimld::elf::slice::<u64>(&d[..body], at, r)?;
+            at = at.checked_add(r.checked_mul(8)?)?;
+            index.push(Part { entries, relr, covered });
         }
         (at == body).then_some(index)
     }
 
-    /// Object `i`'s cached bindings.
-    pub fn entries(&self, i: usize) -> Vec<(u32, Binding)> {
-        let Some(&(at, n)) = self.index.get(i) else { return Vec::new() };
-        (0..n)
-            .filter_map(|k| {
-                let e = at + 12 * k;
-                let (key, obj, sym) = (get_u32(self.data, e)?, get_u32(self.data, e + 4)?, get_u32(self.data, e + 8)?);
-                (key != 0).then_some((key, Binding { obj, sym }))
-            })
-            .collect()
+    /// Object `i`'s bindings, in the order its relocation asked for them.
+    pub fn stream(&self, i: usize) -> &'static [Entry] {
+        self.index.get(i).map_or(&[], |p| p.entries)
     }
 
-    /// Puts object `i`'s cached bindings into `memo`. Returns how many.
-    pub fn fill(&self, i: usize, memo: &mut Memo) -> usize {
-        let Some(&(at, n)) = self.index.get(i) else { return 0 };
-        for k in 0..n {
-            let e = at + 12 * k;
-            if let (Some(key), Some(obj), Some(sym)) =
-                (get_u32(self.data, e), get_u32(self.data, e + 4), get_u32(self.data, e + 8))
-            {
-                if key != 0 {
-                    memo.insert(key, Binding { obj, sym });
-                }
-            }
-        }
-        n
+    /// Object `i`'s leading RELATIVE relocations as DT_RELR, and how many.
+    pub fn relr(&self, i: usize) -> Option<(&'static [u64], usize)> {
+        self.index.get(i).filter(|p| p.covered > 0).map(|p| (p.relr, p.covered))
+    }
+
+    /// What the file holds for object `i`.
+    pub fn record(&self, i: usize) -> ObjectRecord {
+        ObjectRecord { entries: self.stream(i).to_vec(), relr: self.relr(i).map(|(w, n)| (w.to_vec(), n)) }
     }
 
     /// Unmaps the file.
     pub fn close(self) {
-        // SAFETY: the mapping is this Cache's own; nothing borrows it after.
+        // SAFETY: the mapping is this Cache's own; nothing borrows it after
+        // (relocation is over when the cache is closed).
         let _ = unsafe { sys::munmap(self.data.as_ptr() as usize, self.data.len()) };
     }
 }
 
+fn pad8(n: usize) -> usize {
+    (n + 7) & !7
+}
+
 /// Writes the bindings of this start-up: `bindings[i]` are object i's.
 /// Failures only cost the next start-up its shortcut; they are traced.
-pub fn store(dir: &[u8], key: &[u8], bindings: &[Vec<(u32, Binding)>]) {
-    let total: usize = bindings.iter().map(|b| b.len()).sum();
-    if total > MAX_BINDINGS {
+pub fn store(dir: &[u8], key: &[u8], objects: &[ObjectRecord]) {
+    let total: usize = objects.iter().map(|o| o.entries.len()).sum();
+    let words: usize = objects.iter().map(|o| o.relr.as_ref().map_or(0, |r| r.0.len())).sum();
+    if total > MAX_BINDINGS || words > MAX_BINDINGS {
         return;
     }
-    let mut f = Vec::with_capacity(32 + key.len() + 4 * bindings.len() + 12 * total);
+    let mut f = Vec::with_capacity(48 + key.len() + 12 * objects.len() + ENTRY * total + 8 * words);
     f.extend_from_slice(MAGIC);
     put_u32(&mut f, key.len() as u32);
-    put_u32(&mut f, bindings.len() as u32);
+    put_u32(&mut f, objects.len() as u32);
     f.extend_from_slice(key);
-    while f.len() % 4 != 0 {
-        f.push(0);
+    f.resize(pad8(f.len()), 0);
+    for o in objects {
+        put_u32(&mut f, o.entries.len() as u32);
+        put_u32(&mut f, o.relr.as_ref().map_or(0, |r| r.0.len() as u32));
+        put_u32(&mut f, o.relr.as_ref().map_or(0, |r| r.1 as u32));
     }
-    for b in bindings {
-        put_u32(&mut f, b.len() as u32);
-    }
-    for b in bindings {
-        for &(k, v) in b {
-            put_u32(&mut f, k);
-            put_u32(&mut f, v.obj);
-            put_u32(&mut f, v.sym);
+    f.resize(pad8(f.len()), 0);
+    for o in objects {
+        for e in &o.entries {
+            put_u32(&mut f, e.key);
+            f.extend_from_slice(&e.obj.to_le_bytes());
+            f.extend_from_slice(&e.flags.to_le_bytes());
+            put_u32(&mut f, e.sym);
+            put_u32(&mut f, e.value);
+        }
+        for &w in o.relr.as_ref().map_or(&[][..], |r| &r.0[..]) {
+            put_u64(&mut f, w);
         }
     }
     let h = hash(&f);

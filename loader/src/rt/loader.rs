@@ -35,8 +35,21 @@ pub struct Stats {
     pub memo: super::memo::Memo,
     /// How many references found their binding in the memo.
     pub memo_hits: u64,
-    /// Bindings read from the resolution cache.
+    /// References answered by the resolution cache.
     pub cached: u64,
+    /// The object being relocated: its bindings in the resolution cache
+    /// (in the order relocation asks for them), and how many are used.
+    pub stream: &'static [shimld::bind::Entry],
+    pub pos: usize,
+    /// Its bindings as found, for the cache file; and whether every
+    /// object's are kept (the cache missed).
+    pub rec: Option<Vec<shimld::bind::Entry>>,
+    pub record_all: bool,
+    /// The object being relocated: its leading RELATIVE relocations in
+    /// DT_RELR form, for the cache file (when recording), and how many of
+    /// them the cache's copy applied.
+    pub relr: Option<shimld::bind::RelrEncoder>,
+    pub relr_done: usize,
 }
 
 impl Default for Stats {
@@ -49,6 +62,12 @@ impl Default for Stats {
             memo: super::memo::Memo::new(),
             memo_hits: 0,
             cached: 0,
+            stream: &[],
+            pos: 0,
+            rec: None,
+            record_all: false,
+            relr: None,
+            relr_done: 0,
         }
     }
 }

@@ -90,6 +90,11 @@ fn prot_of(flags: u32) -> usize {
 /// Opens `path` and reads and checks its ELF and program headers.
 pub fn open_elf(path: &[u8]) -> Result<ElfFile, MapError> {
     let fd = super::root::open(path, sys::O_RDONLY).map_err(MapError::Open)?;
+    elf_file(fd)
+}
+
+/// As `open_elf`, for a file already open (the ElfFile owns `fd`).
+pub fn elf_file(fd: i32) -> Result<ElfFile, MapError> {
     let mut f =
         ElfFile { fd, ehdr: Ehdr::default(), phdrs: PhdrList::new(), size: 0, dev: 0, ino: 0, stamp: Stamp::default() };
     let st = sys::fstat(fd).map_err(MapError::Open)?;

@@ -3,10 +3,10 @@
 //! Relocations name the same symbol many times (a C++ library's vtables
 //! refer to one function from dozens of places), so each object's lookups
 //! are remembered by (symbol index, relocation class) while the object is
-//! relocated. The persistent resolution cache (rt::bindcache) fills the
-//! same table from disk, so that a cached start-up looks nothing up.
+//! relocated.
 
-use super::loader::{Class, Def, Loader};
+use super::loader::{Def, Loader};
+use shimld::bind::Entry;
 
 /// A binding: the defining object and its symbol index, or no symbol (a
 /// weak reference left undefined, or the object itself for local symbols).
@@ -36,6 +36,24 @@ impl Binding {
         Binding { obj: d.obj as u32, sym }
     }
 
+    /// The cache's form of the binding of reference `key`.
+    pub fn entry(self, ld: &Loader, key: u32) -> Entry {
+        let mut e = Entry { key, obj: self.obj as u16, flags: 0, sym: self.sym, value: 0 };
+        match ld.objs.get(self.obj as usize).and_then(|o| o.syms.syms.get(self.sym as usize)) {
+            Some(s) => {
+                if s.kind() != shimld::elf::STT_GNU_IFUNC
+                    && s.st_shndx != shimld::elf::SHN_ABS
+                    && s.st_value <= u32::MAX as u64
+                {
+                    e.flags |= Entry::PLAIN;
+                    e.value = s.st_value as u32;
+                }
+            }
+            None => e.flags |= Entry::NO_SYM,
+        }
+        e
+    }
+
     /// The definition again, if the binding fits the objects (a binding read
     /// from a file is checked here).
     pub fn def(self, ld: &Loader) -> Option<Def> {
@@ -47,16 +65,7 @@ impl Binding {
     }
 }
 
-/// The key of a reference: symbol index and class. Never 0 (the empty slot).
-#[inline]
-pub fn key(idx: u32, class: Class) -> u32 {
-    let c = match class {
-        Class::Normal => 1,
-        Class::Plt => 2,
-        Class::Copy => 3,
-    };
-    (idx << 2) | c
-}
+pub use shimld::bind::key;
 
 /// An open-addressing table from reference keys to bindings.
 pub struct Memo {

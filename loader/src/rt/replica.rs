@@ -532,8 +532,25 @@ pub extern "C" fn sched_getaffinity(pid: i32, size: usize, mask: *mut u8) -> i32
 
 /// How to start shimld again: its path and the options to pass on.
 pub struct Relaunch {
-    pub shimld: Vec<u8>,
+    /// shimld's path; None: the process's own executable (shimld started
+    /// as a command), read when first needed.
+    pub shimld: Option<Vec<u8>>,
     pub options: Vec<Vec<u8>>,
+}
+
+impl Relaunch {
+    /// shimld's path (until the program execs, /proc/self/exe is shimld
+    /// when shimld was started as a command).
+    fn shimld(&self) -> Vec<u8> {
+        if let Some(p) = &self.shimld {
+            return p.clone();
+        }
+        let mut buf = [0u8; 4096];
+        match super::sys::readlink(b"/proc/self/exe", &mut buf) {
+            Ok(n) => buf[..n].to_vec(),
+            Err(_) => Vec::new(),
+        }
+    }
 }
 
 static RELAUNCH: AtomicPtr<Relaunch> = AtomicPtr::new(core::ptr::null_mut());
@@ -610,7 +627,7 @@ fn c_array(items: &[Vec<u8>]) -> (Vec<Vec<u8>>, Vec<*const u8>) {
 
 /// shimld's argv for running `target` with the caller's `argv`.
 fn shimld_argv(r: &Relaunch, target: &[u8], argv: *const *const u8) -> Vec<Vec<u8>> {
-    let mut v = alloc::vec![r.shimld.clone()];
+    let mut v = alloc::vec![r.shimld()];
     v.extend(r.options.iter().cloned());
     // SAFETY: argv is the caller's NULL-terminated argument vector.
     unsafe {
@@ -640,7 +657,7 @@ pub extern "C" fn execve(path: *const u8, argv: *const *const u8, envp: *const *
     let p = unsafe { super::process::cstr(path) };
     if let (Some(target), Some(r)) = (follow(p), relaunch()) {
         let (_keep, args) = c_array(&shimld_argv(r, &target, argv));
-        let mut s = r.shimld.clone();
+        let mut s = r.shimld();
         s.push(0);
         return real(s.as_ptr(), args.as_ptr(), envp);
     }
@@ -723,7 +740,7 @@ pub extern "C" fn posix_spawn(
     let p = unsafe { super::process::cstr(path) };
     if let (Some(target), Some(r)) = (follow(p), relaunch()) {
         let (_keep, args) = c_array(&shimld_argv(r, &target, argv));
-        let mut s = r.shimld.clone();
+        let mut s = r.shimld();
         s.push(0);
         return real(pid, s.as_ptr(), actions, attr, args.as_ptr(), envp);
     }

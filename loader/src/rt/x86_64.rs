@@ -30,6 +30,14 @@ impl Writable {
         Writable { ranges }
     }
 
+    /// The writable segment that holds `len` bytes at `addr`: its start
+    /// and end.
+    fn segment_of(&self, o: &Object, addr: usize, len: usize) -> Result<(usize, usize), Error> {
+        self.check(o, addr, len)?;
+        let end = addr + len;
+        Ok(self.ranges.iter().copied().find(|&(s, e)| addr >= s && end <= e).unwrap_or((addr, end)))
+    }
+
     #[inline]
     fn check(&self, o: &Object, addr: usize, len: usize) -> Result<(), Error> {
         let end = addr.wrapping_add(len);
@@ -90,14 +98,47 @@ pub unsafe fn relocate(ld: &Loader, i: usize, lazy: bool, st: &mut Stats) -> Res
         set_text_writable(o, true)?;
     }
     let w = Writable::of(o, textrel);
-    relr(o, &w, st)?;
+    if o.d.relr.size != 0 {
+        let words: &[u64] = o.image.table(o.d.relr.addr, o.d.relr.size / 8).ok_or_else(|| Error::Reloc {
+            obj: o.path.clone(),
+            detail: "DT_RELR table lies outside the loaded segments".into(),
+        })?;
+        st.by_type[elf::R_X86_64_RELATIVE as usize] += relr(o, &w, words)? as u64;
+    }
     let rela = table(o, o.d.rela, "dynamic")?;
+    // The leading RELATIVE relocations: from the resolution cache's DT_RELR
+    // form of them when it has one (a few percent of the table to read),
+    // else recorded in that form for the cache, when the locations hold
+    // their addends (then `*loc += base` is the same relocation).
+    st.relr_done = 0;
+    st.relr = None;
+    let cached_relr = ld.bindcache.as_ref().and_then(|c| c.relr(i)).filter(|&(_, n)| n <= rela.len() && !textrel);
+    let rela = match cached_relr {
+        Some((words, n)) => {
+            let applied = relr(o, &w, words)?;
+            if applied != n {
+                return Err(Error::Reloc {
+                    obj: o.path.clone(),
+                    detail: "resolution cache: RELR count differs".into(),
+                });
+            }
+            st.relr_done = n;
+            st.by_type[elf::R_X86_64_RELATIVE as usize] += n as u64;
+            &rela[n..]
+        }
+        None => {
+            if st.record_all && !textrel {
+                st.relr = Some(shimld::bind::RelrEncoder::new());
+            }
+            rela
+        }
+    };
     let plt = jmprel(o)?;
     let symbolic = rela.len().saturating_sub(o.d.relacount as usize) + plt.len();
     st.memo.reset(symbolic / 2);
-    if let Some(c) = &ld.bindcache {
-        st.cached += c.fill(i, &mut st.memo) as u64;
-    }
+    st.stream = ld.bindcache.as_ref().map_or(&[], |c| c.stream(i));
+    st.pos = 0;
+    st.rec = st.record_all.then(|| Vec::with_capacity(symbolic));
     let mut any_lazy = false;
     if lazy {
         apply_range(ld, i, &w, rela, st)?;
@@ -150,40 +191,41 @@ unsafe fn set_text_writable(o: &Object, on: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// DT_RELR: packed relative relocations.
-unsafe fn relr(o: &Object, w: &Writable, st: &mut Stats) -> Result<(), Error> {
-    if o.d.relr.size == 0 {
-        return Ok(());
-    }
-    let entries: &[u64] = o.image.table(o.d.relr.addr, o.d.relr.size / 8).ok_or_else(|| Error::Reloc {
-        obj: o.path.clone(),
-        detail: "DT_RELR table lies outside the loaded segments".into(),
-    })?;
+/// Applies a DT_RELR table (packed relative relocations: `*loc += base`).
+/// Returns how many relocations it made.
+unsafe fn relr(o: &Object, w: &Writable, entries: &[u64]) -> Result<usize, Error> {
     let base = o.base;
     let mut at = 0usize;
+    let mut n = 0;
+    let (mut lo, mut last) = (1usize, 0usize);
+    let mut one = |p: usize| -> Result<(), Error> {
+        if p < lo || p > last {
+            let (s, e) = w.segment_of(o, p, 8)?;
+            (lo, last) = (s, e - 8);
+        }
+        (p as *mut usize).write_unaligned((p as *const usize).read_unaligned().wrapping_add(base));
+        n += 1;
+        Ok(())
+    };
     for &e in entries {
         if e & 1 == 0 {
             at = base.wrapping_add(e as usize);
-            w.check(o, at, 8)?;
-            *(at as *mut usize) = (*(at as *const usize)).wrapping_add(base);
-            at += 8;
-            st.by_type[elf::R_X86_64_RELATIVE as usize] += 1;
+            one(at)?;
+            at = at.wrapping_add(8);
         } else {
             let mut bits = e >> 1;
             let mut p = at;
             while bits != 0 {
                 if bits & 1 != 0 {
-                    w.check(o, p, 8)?;
-                    *(p as *mut usize) = (*(p as *const usize)).wrapping_add(base);
-                    st.by_type[elf::R_X86_64_RELATIVE as usize] += 1;
+                    one(p)?;
                 }
                 bits >>= 1;
-                p += 8;
+                p = p.wrapping_add(8);
             }
-            at += 63 * 8;
+            at = at.wrapping_add(63 * 8);
         }
     }
-    Ok(())
+    Ok(n)
 }
 
 unsafe fn apply_range(ld: &Loader, i: usize, w: &Writable, r: &[Rela], st: &mut Stats) -> Result<(), Error> {
@@ -192,20 +234,22 @@ unsafe fn apply_range(ld: &Loader, i: usize, w: &Writable, r: &[Rela], st: &mut 
 
 unsafe fn apply_ranges(ld: &Loader, i: usize, w: &Writable, ranges: &[&[Rela]], st: &mut Stats) -> Result<(), Error> {
     let o = &ld.objs[i];
-    let base = o.base;
     let mut deferred: Vec<&Rela> = Vec::new();
     let mut relative = 0;
-    for r in ranges.iter().flat_map(|r| r.iter()) {
-        match r.kind() {
-            // Most relocations of a large object: kept on a short path.
-            elf::R_X86_64_RELATIVE => {
-                let at = base.wrapping_add(r.r_offset as usize);
-                w.check(o, at, 8)?;
-                (at as *mut usize).write_unaligned(base.wrapping_add(r.r_addend as usize));
-                relative += 1;
+    for table in ranges {
+        let mut k = 0;
+        while k < table.len() {
+            let enc = if k == 0 && core::ptr::eq(*table, ranges[0]) { st.relr.as_mut() } else { None };
+            let end = relative_run(o, w, table, k, enc)?;
+            relative += (end - k) as u64;
+            k = end;
+            let Some(r) = table.get(k) else { break };
+            if r.kind() == elf::R_X86_64_IRELATIVE {
+                deferred.push(r);
+            } else {
+                apply(ld, i, w, r, st)?;
             }
-            elf::R_X86_64_IRELATIVE => deferred.push(r),
-            _ => apply(ld, i, w, r, st)?,
+            k += 1;
         }
     }
     st.by_type[elf::R_X86_64_RELATIVE as usize] += relative;
@@ -213,6 +257,45 @@ unsafe fn apply_ranges(ld: &Loader, i: usize, w: &Writable, ranges: &[&[Rela]], 
         apply(ld, i, w, r, st)?;
     }
     Ok(())
+}
+
+/// Applies the run of RELATIVE relocations that starts at `table[k]` (most
+/// relocations of a large object, so on a short path: each target is
+/// checked against the writable segment of the one before it). Returns
+/// where the run ends.
+///
+/// With `enc`, the run is also encoded as DT_RELR for the resolution cache,
+/// as long as each location holds its addend.
+#[inline(never)]
+unsafe fn relative_run(
+    o: &Object,
+    w: &Writable,
+    table: &[Rela],
+    mut k: usize,
+    mut enc: Option<&mut shimld::bind::RelrEncoder>,
+) -> Result<usize, Error> {
+    let base = o.base;
+    let (mut lo, mut last) = (1usize, 0usize);
+    while let Some(r) = table.get(k) {
+        if r.kind() != elf::R_X86_64_RELATIVE {
+            break;
+        }
+        let at = base.wrapping_add(r.r_offset as usize);
+        if at < lo || at > last {
+            let (s, e) = w.segment_of(o, at, 8)?;
+            (lo, last) = (s, e - 8);
+        }
+        if let Some(e) = enc.as_deref_mut() {
+            if (at as *const u64).read_unaligned() == r.r_addend as u64 {
+                e.push(r.r_offset);
+            } else {
+                e.ok = false;
+            }
+        }
+        (at as *mut usize).write_unaligned(base.wrapping_add(r.r_addend as usize));
+        k += 1;
+    }
+    Ok(k)
 }
 
 /// The PLT relocations in lazy mode: JUMP_SLOTs are pointed back into the
@@ -279,8 +362,8 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
     if kind == elf::R_X86_64_COPY && o.kind == super::object::Kind::Exec && ld.skip_copies.contains(&r.r_offset) {
         return Ok(());
     }
-    let def = resolve(ld, i, r.sym(), class, st)?;
-    let value = || ld.value_for(i, &def, || o.syms.name(r.sym()).unwrap_or(b""));
+    let (def, addr) = resolve(ld, i, r.sym(), class, st)?;
+    let value = || addr.unwrap_or_else(|| ld.value_for(i, &def, || o.syms.name(r.sym()).unwrap_or(b"")));
     match kind {
         elf::R_X86_64_64 => {
             w.check(o, at, 8)?;
@@ -353,18 +436,59 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
     Ok(())
 }
 
-/// Resolves a reference of object `i`, once per symbol and class while the
-/// object is relocated.
+/// Resolves a reference of object `i`: from the resolution cache when it
+/// has the reference next, else by lookup, once per symbol and class while
+/// the object is relocated. With the definition comes its address when the
+/// cache knows it without reading the symbol.
 #[inline]
-fn resolve(ld: &Loader, i: usize, idx: u32, class: Class, st: &mut Stats) -> Result<Def, Error> {
+fn resolve(ld: &Loader, i: usize, idx: u32, class: Class, st: &mut Stats) -> Result<(Def, Option<usize>), Error> {
     let k = memo::key(idx, class);
-    if let Some(d) = st.memo.get(k).and_then(|b| b.def(ld)) {
-        st.memo_hits += 1;
-        return Ok(d);
+    if let Some(&e) = st.stream.get(st.pos).filter(|e| e.key == k) {
+        if let Some(d) = cached(ld, &e) {
+            st.pos += 1;
+            st.cached += 1;
+            if let Some(r) = &mut st.rec {
+                r.push(e);
+            }
+            return Ok(d);
+        }
     }
-    let d = ld.resolve(i, idx, class, st)?;
-    st.memo.insert(k, memo::Binding::of(ld, &d));
-    Ok(d)
+    if !st.stream.is_empty() {
+        // The cache ran out or asks for another reference: look up from
+        // here on, and keep what was used for the file to be rewritten.
+        if st.rec.is_none() {
+            st.rec = Some(st.stream[..st.pos].to_vec());
+        }
+        st.stream = &[];
+    }
+    let d = match st.memo.get(k).and_then(|b| b.def(ld)) {
+        Some(d) => {
+            st.memo_hits += 1;
+            d
+        }
+        None => {
+            let d = ld.resolve(i, idx, class, st)?;
+            st.memo.insert(k, memo::Binding::of(ld, &d));
+            d
+        }
+    };
+    if let Some(r) = &mut st.rec {
+        r.push(memo::Binding::of(ld, &d).entry(ld, k));
+    }
+    Ok((d, None))
+}
+
+/// A binding from the cache, checked against the objects.
+#[inline]
+fn cached(ld: &Loader, e: &shimld::bind::Entry) -> Option<(Def, Option<usize>)> {
+    use shimld::bind::Entry;
+    let o = ld.objs.get(e.obj as usize)?;
+    if e.flags & Entry::NO_SYM != 0 {
+        return Some((Def { obj: e.obj as usize, sym: None }, None));
+    }
+    let sym = o.syms.syms.get(e.sym as usize)?;
+    let addr = (e.flags & Entry::PLAIN != 0).then(|| o.base.wrapping_add(e.value as usize));
+    Some((Def { obj: e.obj as usize, sym: Some(sym) }, addr))
 }
 
 fn unreachable_type(o: &Object, kind: u32) -> Result<(), Error> {
