@@ -149,27 +149,38 @@ fn progress(done: usize, total: usize) {
     let _ = std::io::stderr().flush();
 }
 
-/// shimld's start-up phases from SHIMLD_DEBUG=statistics.
+/// shimld's start-up phases from SHIMLD_DEBUG=statistics: the median of
+/// each over a few runs, in the order shimld reports them.
 fn phases(shimld: &[String]) -> Vec<(String, f64)> {
-    let out = Command::new(&shimld[0])
-        .args(&shimld[1..])
-        .env("SHIMLD_DEBUG", "statistics")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output();
-    let Ok(out) = out else { return Vec::new() };
-    let mut v = Vec::new();
-    for line in String::from_utf8_lossy(&out.stderr).lines() {
-        let Some((_, msg)) = line.split_once(":\t") else { continue };
-        if let Some(rest) = msg.strip_prefix("time in ") {
-            if let Some((phase, us)) = rest.split_once(": ") {
-                if let Ok(us) = us.trim_end_matches(" us").parse::<f64>() {
-                    v.push((phase.to_string(), us));
-                }
+    const RUNS: usize = 7;
+    let mut order: Vec<String> = Vec::new();
+    let mut times: std::collections::HashMap<String, Vec<f64>> = std::collections::HashMap::new();
+    for _ in 0..RUNS {
+        let out = Command::new(&shimld[0])
+            .args(&shimld[1..])
+            .env("SHIMLD_DEBUG", "statistics")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output();
+        let Ok(out) = out else { return Vec::new() };
+        for line in String::from_utf8_lossy(&out.stderr).lines() {
+            let Some((_, msg)) = line.split_once(":\t") else { continue };
+            let Some(rest) = msg.strip_prefix("time in ") else { continue };
+            let Some((phase, us)) = rest.split_once(": ") else { continue };
+            let Ok(us) = us.trim_end_matches(" us").parse::<f64>() else { continue };
+            if !order.iter().any(|p| p == phase) {
+                order.push(phase.to_string());
             }
+            times.entry(phase.to_string()).or_default().push(us);
         }
     }
-    v
+    order
+        .into_iter()
+        .map(|p| {
+            let v = sorted(times[&p].iter().copied());
+            (p, quantile(&v, 0.5))
+        })
+        .collect()
 }
 
 /// The program's path as a shell would find it: ld.so does not search

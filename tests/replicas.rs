@@ -192,3 +192,21 @@ fn deep_replicas_reach_libc_internal_callers() {
     assert_eq!(ok(&deep), "deep-host", "{}", deep.stderr);
     assert_eq!(ok(&shallow), real);
 }
+
+/// /proc/self/exe names the program as the kernel would: every symbolic
+/// link in the path resolved, `.` and `..` taken physically.
+#[test]
+fn proc_self_exe_resolves_links_in_the_path() {
+    let dir = std::env::temp_dir().join(format!("shimld-exe-links-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("a/b")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../../../../bin/readlink", dir.join("a/b/rl")).unwrap();
+    std::os::unix::fs::symlink("a/b", dir.join("ab")).unwrap();
+    for path in ["/bin/readlink", "ab/rl", "./a/../a/b/rl", "ab/../b/rl", "ab/./rl"] {
+        let native = common::run(Command::new(path).arg("/proc/self/exe").current_dir(&dir));
+        let ours = common::run(Command::new(common::shimld()).arg(path).arg("/proc/self/exe").current_dir(&dir));
+        assert_eq!(native.status, Some(0), "{path}: {}", native.stderr);
+        assert_eq!(ours.stdout, native.stdout, "{path}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -137,27 +137,15 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
         }
         e = e.add(1);
     }
-    // shimld works on a stack of its own, leaving the kernel's stack free
-    // for the program's initial stack to be rewritten in place (a script's
-    // interpreter adds arguments, which moves it down).
-    let stack = match sys::mmap(
-        0,
-        BOOT_STACK,
-        sys::PROT_READ | sys::PROT_WRITE,
-        sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
-        -1,
-        0,
-    ) {
-        Ok(p) => p,
-        Err(_) => sys::exit_group(127),
-    };
-    // A guard page below it turns an overflow into a fault.
-    let _ = sys::mprotect(stack, sys::PAGE, sys::PROT_NONE);
+    // shimld works on the kernel's stack, below a gap that leaves the
+    // program's initial stack room to be rewritten in place (a script's
+    // interpreter adds arguments, which moves it down). The kernel grows the
+    // stack as shimld uses it, up to the stack limit.
     asm!(
         "mov rsp, {top}",
         "call {main}",
         "ud2",
-        top = in(reg) stack + BOOT_STACK,
+        top = in(reg) (sp as usize - STACK_GAP) & !15,
         main = sym main,
         in("rdi") sp,
         in("rsi") base,
@@ -166,8 +154,8 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
     )
 }
 
-/// The size of shimld's own stack.
-const BOOT_STACK: usize = 1 << 20;
+/// Room below the program's initial stack for rewriting it.
+const STACK_GAP: usize = 64 * 1024;
 
 // ---------------------------------------------------------------------------
 // 2. Who started us, and with what.
@@ -285,7 +273,7 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     let cache = cache_bytes.and_then(|b| Cache::parse(b).ok());
     let mut cfg = Config::host(library_path, cache, tokens, cwd, &interp);
     cfg.root = opts.root.clone();
-    let mut host = RtHost { rtld: Some(Box::new(rtld)), cpu_level: None };
+    let mut host = RtHost { rtld: Some(Box::new(rtld)), cpu_level: None, view_core: !opts.list };
     let mut c: Closure<Box<Object>> = Closure::new();
     let meta = exe.meta();
     c.add(prog.path.clone(), Vec::new(), Source::Program, Some((Box::new(exe), meta)), None, &cfg);
@@ -315,11 +303,13 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         // SAFETY: the program's .dynamic is writable (ld.so writes DT_DEBUG).
         unsafe { rt::debugger::publish(ld.main().addr(d.p_vaddr) + 16 * i + 8) };
     }
+    host.view_core = false;
     ld.dl = rt::lock::RecursiveMutex::new(Some(rt::dl::DlState::new(c, cfg, host)));
 
     // 6. Versions; a glibc program goes to its ld.so from here.
     check_versions(&ld);
     let core = rt::handover::core_set(&ld.objs);
+    map_views(&mut ld, &core, &prog);
     if !core.is_empty() {
         let drop = opts.prog_index + !prog.inserted.is_empty() as usize;
         rt::handover::start(ld, core, st, drop, &prog.inserted, opts.argv0, direct, prog.execfn);
@@ -555,7 +545,9 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
     };
     let exe = match opened {
         Ok(f) => {
-            real = map::fd_path(f.fd);
+            // (Inside a root, the file's own path is read back: the root's
+            // links resolve within it.)
+            real = if rt::root::is_set() { map::fd_path(f.fd) } else { map::real_path(&path, getcwd().as_deref()) };
             Object::map(Kind::Exec, name.clone(), &f).map_err(|e| map_error(&path, e))
         }
         Err(e) => Err(map_error(&path, e)),
@@ -936,6 +928,39 @@ fn build_loader(c: &mut Closure<Box<Object>>, prog: &Prog, opts: &Options) -> Lo
     ld
 }
 
+/// Maps the objects that were only viewed as the glibc core's but are not
+/// (a program's own `libc.so.6` that is no glibc, say): shimld loads them.
+fn map_views(ld: &mut Loader, core: &[bool], prog: &Prog) {
+    let mut changed = false;
+    for i in 0..ld.objs.len() {
+        if !ld.objs[i].view || core.get(i) == Some(&true) {
+            continue;
+        }
+        let old = &ld.objs[i];
+        let mapped =
+            map::open_elf(&old.path).and_then(|f| Object::map(old.kind, old.path.clone(), &f).map(|o| (o, f.stamp)));
+        let (mut o, stamp) = match mapped {
+            Ok(x) => x,
+            Err(e) => loader::fail(&prog.name, &map_error(&old.path, e)),
+        };
+        if old.stamp != Some(stamp) {
+            loader::fail(&prog.name, &Error::load(&old.path, "file changed while loading"));
+        }
+        o.idx = old.idx;
+        o.deps = old.deps.clone();
+        o.file = old.file.clone();
+        if let Some(slot) = ld.objs.get_mut(i) {
+            let mut old = core::mem::replace(slot, Box::new(o));
+            // SAFETY: the view is no longer referred to.
+            unsafe { old.unmap() };
+        }
+        changed = true;
+    }
+    if changed {
+        rt::dl::relink(ld);
+    }
+}
+
 /// Checks that every version an object requires is defined by the object
 /// it requires it of. Like ld.so, reports every missing version, then exits
 /// with status 1.
@@ -984,6 +1009,26 @@ fn check_versions(ld: &Loader) {
     }
 }
 
+/// Below these many relocations in the objects shimld relocates, a
+/// start-up relocates faster than it reads and checks a cache file.
+const CACHE_MIN_SYMBOLIC: usize = 2000;
+const CACHE_MIN_RELATIVE: usize = 50_000;
+
+/// Whether the resolution cache would pay for this closure.
+fn worth_caching(ld: &Loader, core: &[bool]) -> bool {
+    let (mut symbolic, mut relative) = (0, 0);
+    for (i, o) in ld.objs.iter().enumerate() {
+        if o.kind == Kind::Rtld || core.get(i) == Some(&true) {
+            continue;
+        }
+        let rela = o.d.rela.size as usize / 24;
+        let lead = (o.d.relacount as usize).min(rela);
+        relative += lead;
+        symbolic += rela - lead + if ld.bind_now || o.d.bind_now { o.d.jmprel.size as usize / 24 } else { 0 };
+    }
+    symbolic >= CACHE_MIN_SYMBOLIC || relative >= CACHE_MIN_RELATIVE
+}
+
 /// Relocates every object shimld loaded at start-up, in init order
 /// (dependencies before their dependents), except the glibc core (`core`)
 /// and shimld itself; with the resolution cache, when there is one, and
@@ -991,9 +1036,12 @@ fn check_versions(ld: &Loader) {
 pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
     let mut stats = Stats::default();
     let t0 = rt::timing::ticks();
-    // Not while SHIMLD_DEBUG traces lookups: the trace shows them all.
+    // Not while SHIMLD_DEBUG traces lookups (the trace shows them all), and
+    // not for a closure whose relocation costs less than reading the cache.
     let key = match &ld.cache_dir {
-        Some(_) if !rt::out::enabled(cat::BINDINGS | cat::SYMBOLS) => rt::bindcache::key(ld, ld.dynamic_weak),
+        Some(_) if !rt::out::enabled(cat::BINDINGS | cat::SYMBOLS) && worth_caching(ld, core) => {
+            rt::bindcache::key(ld, ld.dynamic_weak)
+        }
         _ => None,
     };
     if let (Some(dir), Some(k)) = (&ld.cache_dir, &key) {

@@ -11,4 +11,10 @@ int extra_data[4] = {1, 2, 3, 4};
 int data = VALUE * 10;
 
 int value(void) { return VALUE; }
+
+/* Enough functions that the users' references are worth caching (shimld
+ * skips the cache for closures that relocate faster than it reads one). */
+#define F(i) int f##i(void) { return i * VALUE; }
+#include "many.h"
+#undef F
 int twice(void) { return 2 * VALUE; }

@@ -9,6 +9,18 @@ int twice(void);
 
 int (*table[])(void) = {value, twice};
 
+#define F(i) int f##i(void);
+#include "many.h"
+#undef F
+#define F(i) f##i,
+int (*many[])(void) = {
+#include "many.h"
+};
+#undef F
+
 void use_print(void) {
-    printf("value %d twice %d data %d\n", table[0](), table[1](), data);
+    long sum = 0;
+    for (unsigned i = 0; i < sizeof many / sizeof many[0]; i++)
+        sum += many[i]();
+    printf("value %d twice %d data %d sum %ld\n", table[0](), table[1](), data, sum);
 }

@@ -37,9 +37,11 @@ use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::arch::naked_asm;
 use core::sync::atomic::Ordering;
+use shimld::bind;
 use shimld::closure;
 use shimld::elf::{self, Rela};
 use shimld::stub::{self, Export, Spec};
+use shimld::symtab::{Name, Want};
 
 /// Which objects are core: glibc's (by soname, or by importing a
 /// GLIBC_PRIVATE symbol), ld.so, libgcc_s, and anything a core object
@@ -239,7 +241,21 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
                 continue;
             }
             let class = if r.kind() == elf::R_X86_64_JUMP_SLOT { Class::Plt } else { Class::Normal };
-            let Some(def) = ld.lookup(name, o.syms.wanted_version(idx), i, class) else { continue };
+            let version = o.syms.wanted_version(idx);
+            // Only a definition outside the core matters: look there first
+            // (few objects, usually), and through the whole scope only for
+            // a name one of them defines.
+            let want = Want { version, plt: class == Class::Plt, newest: false };
+            let mut n = Name::new(name);
+            let outside = ld.objs.iter().enumerate().filter(|(j, _)| !core[*j]).map(|(j, x)| bind::Candidate {
+                idx: j,
+                syms: &x.syms,
+                exec: x.kind == Kind::Exec,
+            });
+            if bind::first_definition(outside, &mut n, &want, class, ld.dynamic_weak, |_| None).is_none() {
+                continue;
+            }
+            let Some(def) = ld.lookup(name, version, i, class) else { continue };
             if core[def.obj] {
                 continue;
             }

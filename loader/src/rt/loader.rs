@@ -529,6 +529,10 @@ pub fn sort(objs: &Objects, list: &[usize]) -> Vec<usize> {
 pub struct RtHost {
     pub rtld: Option<Box<Object>>,
     pub cpu_level: Option<u8>,
+    /// At start-up, objects named like the glibc core's are only viewed,
+    /// not mapped: ld.so maps them (main remaps any that turn out not to
+    /// be core).
+    pub view_core: bool,
 }
 
 impl Host for RtHost {
@@ -552,7 +556,13 @@ impl Host for RtHost {
     }
 
     fn load(&mut self, f: ElfFile, path: &[u8]) -> Result<(Box<Object>, Meta), OpenError> {
-        let mut o = Object::map(Kind::Lib, path.to_vec(), &f).map_err(|e| OpenError::Bad(e.message()))?;
+        let file = path.rsplit(|&c| c == b'/').next().unwrap_or(path);
+        let mut o = if self.view_core && shimld::bind::CORE_SONAMES.contains(&file) {
+            Object::view(Kind::Lib, path.to_vec(), &f)
+        } else {
+            Object::map(Kind::Lib, path.to_vec(), &f)
+        }
+        .map_err(|e| OpenError::Bad(e.message()))?;
         if super::root::is_set() {
             if let Some(p) = map::fd_path(f.fd) {
                 o.file = p;

@@ -146,6 +146,72 @@ pub fn fd_path(fd: i32) -> Option<Vec<u8>> {
     Some(buf)
 }
 
+/// The most symbolic links `real_path` follows.
+const MAX_LINKS: usize = 40;
+
+/// The canonical path of `path` (relative to `cwd` unless absolute): every
+/// symbolic link resolved, `.` and `..` removed, as /proc/self/exe would
+/// show it. One readlink per component: cheaper than reading the path of
+/// an open file back from /proc, whose first use in a process is slow.
+pub fn real_path(path: &[u8], cwd: Option<&[u8]>) -> Option<Vec<u8>> {
+    let mut pending: Vec<u8> = if path.starts_with(b"/") {
+        path.to_vec()
+    } else {
+        let mut p = cwd?.to_vec();
+        p.push(b'/');
+        p.extend_from_slice(path);
+        p
+    };
+    let mut out: Vec<u8> = Vec::new();
+    let mut links = 0;
+    let mut at = 0;
+    let mut buf = [0u8; 4096];
+    while at < pending.len() {
+        let end = pending[at..].iter().position(|&c| c == b'/').map_or(pending.len(), |i| at + i);
+        let comp = &pending[at..end];
+        let next = end + 1;
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                let cut = out.iter().rposition(|&c| c == b'/').unwrap_or(0);
+                out.truncate(cut);
+            }
+            _ => {
+                let mut cand = out.clone();
+                cand.push(b'/');
+                cand.extend_from_slice(comp);
+                match sys::readlink(&cand, &mut buf) {
+                    Ok(n) => {
+                        links += 1;
+                        if links > MAX_LINKS || n >= buf.len() {
+                            return None;
+                        }
+                        // The link's target, then what followed it.
+                        let mut p = buf[..n].to_vec();
+                        if next < pending.len() {
+                            p.push(b'/');
+                            p.extend_from_slice(&pending[next..]);
+                        }
+                        if p.starts_with(b"/") {
+                            out.clear();
+                        }
+                        pending = p;
+                        at = 0;
+                        continue;
+                    }
+                    Err(sys::Errno(sys::EINVAL)) => out = cand,
+                    Err(_) => return None,
+                }
+            }
+        }
+        at = next;
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    Some(out)
+}
+
 /// The address span of an object's PT_LOAD segments.
 pub struct Span {
     pub lo: u64,

@@ -96,6 +96,8 @@ pub struct Object {
     /// The file's identity when it was opened (None: not known, as for
     /// shimld itself).
     pub stamp: Option<super::map::Stamp>,
+    /// Only a view of the file (`Object::view`): not mapped to run.
+    pub view: bool,
     /// Set once its initialisers have run (or, for the executable, once
     /// they would have: libc runs those); its finalisers run only if set.
     pub init_called: core::sync::atomic::AtomicBool,
@@ -115,8 +117,49 @@ impl Object {
         phdrs: Vec<Phdr>,
         phdr_addr: usize,
     ) -> Result<Object, &'static str> {
-        let span = map::check_loads(&phdrs, None).map_err(|e| e.message())?;
         let image = Image::mapped(base, &phdrs);
+        Object::new(kind, path, base, ehdr, phdrs, phdr_addr, image)
+    }
+
+    /// A view of an opened file, for reading its tables without mapping its
+    /// segments: for an object of the glibc core, which ld.so maps (see
+    /// rt::handover). Its addresses mean nothing until `rebase`.
+    pub fn view(kind: Kind, path: Vec<u8>, f: &ElfFile) -> Result<Object, MapError> {
+        let size = f.size as usize;
+        // SAFETY: a fresh private read-only mapping of the whole file, kept
+        // until `unmap`.
+        let p = unsafe { super::sys::mmap(0, size.max(1), super::sys::PROT_READ, super::sys::MAP_PRIVATE, f.fd, 0) }
+            .map_err(|e| MapError::Mmap("cannot map file data", e))?;
+        // SAFETY: the mapping covers `size` readable bytes until `unmap`.
+        let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(p as *const u8, size) };
+        let image = Image::from_file(bytes, &f.phdrs);
+        let mut o = Object::new(kind, path, 0, f.ehdr, f.phdrs.clone(), 0, image).map_err(MapError::Bad);
+        match &mut o {
+            Ok(o) => {
+                o.owned = true;
+                o.view = true;
+                o.stamp = Some(f.stamp);
+                o.map_start = p;
+                o.map_end = p + super::sys::page_up(size.max(1));
+            }
+            // SAFETY: nothing refers to the mapping.
+            Err(_) => unsafe {
+                let _ = super::sys::munmap(p, size.max(1));
+            },
+        }
+        o
+    }
+
+    fn new(
+        kind: Kind,
+        path: Vec<u8>,
+        base: usize,
+        ehdr: Ehdr,
+        phdrs: Vec<Phdr>,
+        phdr_addr: usize,
+        image: Image<'static>,
+    ) -> Result<Object, &'static str> {
+        let span = map::check_loads(&phdrs, None).map_err(|e| e.message())?;
         let mut cpath = path.clone();
         cpath.push(0);
         let mut o = Object {
@@ -154,6 +197,7 @@ impl Object {
             relocated: core::sync::atomic::AtomicBool::new(false),
             init_called: core::sync::atomic::AtomicBool::new(false),
             stamp: None,
+            view: false,
         };
         o.read_headers(None)?;
         Ok(o)
@@ -176,6 +220,7 @@ impl Object {
         self.map_start = base.wrapping_add(sys_page_down(span.lo as usize));
         self.map_end = base.wrapping_add(super::sys::page_up(span.hi as usize));
         self.owned = false;
+        self.view = false;
         self.image = Image::mapped(base, &self.phdrs);
         self.tls = None;
         self.relro = None;
