@@ -36,6 +36,7 @@ features!(
     auxv_self,
     allocators,
     cache,
+    malformed,
 );
 
 /// Every folder of testprogs/ with a `cases` file has its test above.

@@ -87,6 +87,8 @@ fn libraries_match_ldd() {
 /// a dynamic executable", status 1), and missing (status 1).
 #[test]
 fn non_programs() {
+    // As `ld.so --list` (which ldd runs): an error naming the file, status
+    // 127.
     let shimld = common::shimld();
     let dir = std::env::temp_dir().join(format!("shimld-ldd-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -94,23 +96,18 @@ fn non_programs() {
     std::fs::write(&text, "this is not an ELF file, but it is longer than an ELF header is\n").unwrap();
     let short = dir.join("short");
     std::fs::write(&short, "x").unwrap();
-    for f in [&text, &short] {
-        let ldd = common::run(Command::new("ldd").arg(f));
+    let missing = dir.join("missing");
+    for f in [&text, &short, &missing] {
+        let ldso = common::run(Command::new(common::LDSO).arg("--list").arg(f));
         let ours = common::run(Command::new(&shimld).arg("--list").arg(f));
-        assert_eq!((ldd.stderr.as_str(), ldd.status), ("\tnot a dynamic executable\n", Some(1)), "ldd {}", f.display());
+        assert_eq!(ldso.status, Some(127), "ld.so --list {}", f.display());
         assert_eq!(
             (ours.stdout, ours.stderr, ours.status),
-            (ldd.stdout, ldd.stderr, ldd.status),
+            (ldso.stdout, ldso.stderr, ldso.status),
             "shimld --list {}",
             f.display()
         );
     }
-    let missing = dir.join("missing");
-    let ldd = common::run(Command::new("ldd").arg(&missing));
-    let ours = common::run(Command::new(&shimld).arg("--list").arg(&missing));
-    assert_eq!(ldd.status, Some(1));
-    assert_eq!(ours.status, Some(1));
-    assert_eq!(ours.stderr, format!("shimld: {}: No such file or directory\n", missing.display()));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -212,8 +212,13 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
             if opts.verify {
                 sys::exit_group(1);
             }
-            if opts.list {
-                list_unloadable(&prog, &e);
+            // A well-formed object that is no program (an ET_REL or ET_CORE
+            // file) is listed as ldd lists it; anything damaged is an error
+            // naming the file, as `ld.so --list` reports it.
+            let not_program = elf::HeaderError::WrongType.message();
+            if opts.list && matches!(&e, Error::Load { what, .. } if *what == not_program) {
+                eprint!("\tnot a dynamic executable\n");
+                sys::exit_group(1);
             }
             loader::fail(&prog.name, &e)
         }
@@ -224,6 +229,11 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         // SAFETY: execfn is a C string that lives for the process.
         let file = unsafe { process::cstr(prog.execfn) };
         sys::set_name(file.rsplit(|&c| c == b'/').next().unwrap_or(file));
+    }
+    // An interpreter with nothing for it to do: the program's references
+    // could not be relocated (ld.so crashes on such a file).
+    if exe.interp.is_some() && exe.dynamic.is_none() && !opts.verify {
+        loader::fail(&prog.name, &Error::load(&prog.path, "program has an interpreter but no dynamic section"));
     }
     let is_static = exe.interp.is_none()
         && (exe.dynamic.is_none() || (exe.d.needed.is_empty() && exe.d.flags_1 & elf::DF_1_PIE != 0));
@@ -864,31 +874,6 @@ fn print_node(l: &mut rt::out::Line, n: &closure::Node<Box<Object>>) {
     }
 }
 
-/// `--list` of something that is not a program, as ldd reports it: a file
-/// that is not an x86-64 ELF executable or shared object at all is "not a
-/// dynamic executable" (on stderr, status 1), a missing one is named with
-/// the reason. A damaged ELF file gets the loader's message instead.
-fn list_unloadable(prog: &Prog, e: &Error) {
-    use elf::HeaderError as H;
-    let not_program = [H::TooShort, H::NotElf, H::WrongClass(elf::ELFCLASS32), H::WrongType, H::WrongMachine];
-    match e {
-        Error::Load { what, .. } if not_program.iter().any(|h| h.message() == *what) => {
-            eprint!("\tnot a dynamic executable\n");
-            sys::exit_group(1)
-        }
-        Error::Load { what: "cannot open shared object file", .. }
-        | Error::Load { what: "cannot read file data", .. } => {
-            let why = match sys::stat(&prog.path) {
-                Err(e) => e.text(),
-                Ok(_) => "cannot open file",
-            };
-            eprint!("shimld: {}: {}\n", B(&prog.path), why);
-            sys::exit_group(1)
-        }
-        _ => {}
-    }
-}
-
 // ---------------------------------------------------------------------------
 // 6. Objects, versions.
 
@@ -1070,6 +1055,9 @@ pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
         if let Err(e) = unsafe { x86_64::relocate(ld, i, lazy, &mut stats) } {
             loader::fail(&ld.prog, &e);
         }
+        if let Err(e) = check_inits(ld, &ld.objs[i]) {
+            loader::fail(&ld.prog, &e);
+        }
         // A cached object whose bindings were not all used is rewritten too.
         if stats.pos < stats.stream.len() && stats.rec.is_none() {
             stats.rec = Some(stats.stream[..stats.pos].to_vec());
@@ -1188,6 +1176,33 @@ pub(crate) fn fn_table(
     };
     let path = o.path.clone();
     table.iter().copied().filter(|&f| f != 0 && f != usize::MAX).inspect(move |&f| check_code(ld, &path, f))
+}
+
+/// Checks, once an object is relocated, that its initialisers and
+/// finalisers (DT_INIT, DT_FINI and the arrays) are code of a loaded
+/// object: a damaged table must not send shimld or libc to a wild address.
+pub(crate) fn check_inits(ld: &Loader, o: &Object) -> Result<(), Error> {
+    let bad = |addr: usize| Error::Reloc {
+        obj: o.path.clone(),
+        detail: alloc::format!("function address 0x{addr:x} lies outside the code segments"),
+    };
+    let is_code = |addr: usize| ld.objs.iter().any(|x| x.is_code(addr));
+    for f in [o.d.init, o.d.fini].into_iter().filter(|&f| f != 0) {
+        if !is_code(o.addr(f)) {
+            return Err(bad(o.addr(f)));
+        }
+    }
+    for t in [o.d.preinit_array, o.d.init_array, o.d.fini_array] {
+        let entries: &[usize] = match o.image.table::<usize>(t.addr, t.size / 8) {
+            Some(e) => e,
+            None if t.size == 0 => &[],
+            None => return Err(Error::load(&o.path, "init or fini array lies outside the loaded segments")),
+        };
+        if let Some(&f) = entries.iter().find(|&&f| f != 0 && f != usize::MAX && !is_code(f)) {
+            return Err(bad(f));
+        }
+    }
+    Ok(())
 }
 
 /// Fails unless `addr` is code of a loaded object.

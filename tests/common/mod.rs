@@ -88,6 +88,11 @@ impl Outcome {
 
 /// Runs a command to completion (or TIMEOUT), capturing stdout and stderr.
 pub fn run(cmd: &mut Command) -> Outcome {
+    run_with_timeout(cmd, TIMEOUT)
+}
+
+/// Runs a command to completion or until `timeout`, capturing its output.
+pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Outcome {
     use std::os::unix::process::ExitStatusExt;
     let mut child = cmd
         .stdin(Stdio::null())
@@ -113,7 +118,7 @@ pub fn run(cmd: &mut Command) -> Outcome {
         if let Some(st) = child.try_wait().expect("wait") {
             break st;
         }
-        if start.elapsed() > TIMEOUT {
+        if start.elapsed() > timeout {
             timed_out = true;
             let _ = child.kill();
             break child.wait().expect("wait after kill");

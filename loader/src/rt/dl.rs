@@ -437,7 +437,9 @@ fn open(ld: &'static Loader, name: &[u8], mode: i32, caller: usize) -> Result<us
         debug!(cat::RELOC, "relocation processing: {}{}", B(&o.path), if lazy { " (lazy)" } else { "" });
         // SAFETY: the object is mapped, unrelocated, and not yet visible to
         // any other thread; its dependencies are relocated.
-        if let Err(e) = unsafe { super::x86_64::relocate(ld, i, lazy, &mut stats) } {
+        let relocated =
+            unsafe { super::x86_64::relocate(ld, i, lazy, &mut stats) }.and_then(|_| crate::check_inits(ld, o));
+        if let Err(e) = relocated {
             let msg = loader::message(&e);
             set_error(ld, format_args!("{}", msg));
             unload(ld, st, &new);

@@ -346,6 +346,7 @@ impl Loader {
         }
         let def = match found {
             Some(d) => {
+                self.check_value(&d, name)?;
                 self.add_dependency(from, d.obj);
                 d
             }
@@ -383,6 +384,21 @@ impl Loader {
             debug!(cat::BINDINGS, "binding file {} to {}: normal symbol `{}' [{}]", B(&o.path), B(to), B(name), B(v));
         }
         Ok(def)
+    }
+
+    /// A definition's value must lie in its object (a damaged symbol table
+    /// would send the program to a wild address), unless it is absolute or
+    /// thread-local (an offset in the TLS block).
+    pub fn check_value(&self, d: &Def, name: &[u8]) -> Result<(), Error> {
+        let Some(s) = d.sym else { return Ok(()) };
+        let o = &self.objs[d.obj];
+        if s.st_shndx == elf::SHN_ABS || s.kind() == elf::STT_TLS || o.in_segments(s.st_value) {
+            return Ok(());
+        }
+        Err(Error::Reloc {
+            obj: o.path.clone(),
+            detail: alloc::format!("symbol `{}' lies outside the loaded segments", B(name)),
+        })
     }
 
     /// Looks `name` up in the scope of object `from`.

@@ -109,13 +109,8 @@ pub fn elf_file(fd: i32) -> Result<ElfFile, MapError> {
     let mut head = [0u8; 1024];
     let n = sys::pread_full(fd, &mut head, 0).map_err(|_| MapError::Bad("cannot read file data"))?;
     if n < elf::EHDR_SIZE {
-        // ld.so's order: a short file that starts like ELF is "file too
-        // short", anything else is not ELF.
-        let hdr = elf::check_header(&head[..n]);
-        return Err(MapError::Header(match hdr {
-            Err(elf::HeaderError::NotElf) => elf::HeaderError::NotElf,
-            _ => elf::HeaderError::TooShort,
-        }));
+        // As ld.so: anything shorter than an ELF header is "file too short".
+        return Err(MapError::Header(elf::HeaderError::TooShort));
     }
     f.ehdr = elf::check_header(&head[..n]).map_err(MapError::Header)?;
     let (start, end) = elf::phdr_range(&f.ehdr).map_err(MapError::Header)?;

@@ -103,6 +103,10 @@ pub struct Object {
     pub init_called: core::sync::atomic::AtomicBool,
 }
 
+/// The largest TLS alignment accepted (a page table's worth; compilers
+/// ask for a cache line at most).
+const MAX_TLS_ALIGN: u64 = 1 << 21;
+
 impl Object {
     /// Describes an object that is already mapped at `base`.
     ///
@@ -266,6 +270,9 @@ impl Object {
                     if !align.is_power_of_two() {
                         return Err("TLS segment alignment is not a power of two");
                     }
+                    if align > MAX_TLS_ALIGN {
+                        return Err("TLS segment alignment is too large");
+                    }
                     if p.p_filesz > p.p_memsz || p.p_memsz > (1 << 30) {
                         return Err("TLS segment has a bad size");
                     }
@@ -310,6 +317,27 @@ impl Object {
             };
             let strtab = self.d.strtab(&self.image).map_err(|e| e.message())?;
             self.syms = SymTab::new(&self.image, &self.d, strtab).map_err(|e| e.message())?;
+            self.check_dynamic()?;
+        } else if self.kind == Kind::Lib {
+            return Err("object file has no dynamic section");
+        }
+        Ok(())
+    }
+
+    /// What the dynamic section names must be there: its strings in the
+    /// string table, its function tables inside the loaded segments.
+    fn check_dynamic(&self) -> Result<(), &'static str> {
+        let d = &self.d;
+        let names = d.needed.iter().copied().chain(d.soname).chain(d.rpath).chain(d.runpath);
+        for off in names {
+            if self.string(off).is_none() {
+                return Err("dynamic section names a string outside the string table");
+            }
+        }
+        for t in [d.init_array, d.fini_array, d.preinit_array] {
+            if t.size != 0 && (t.size % 8 != 0 || self.image.table::<usize>(t.addr, t.size / 8).is_none()) {
+                return Err("init or fini array lies outside the loaded segments");
+            }
         }
         Ok(())
     }
@@ -329,6 +357,12 @@ impl Object {
             runpath: s(self.d.runpath),
             nodeflib: self.d.flags_1 & elf::DF_1_NODEFLIB != 0,
         }
+    }
+
+    /// Whether `vaddr` lies in one of the object's PT_LOAD segments (in
+    /// memory, .bss included).
+    pub fn in_segments(&self, vaddr: u64) -> bool {
+        self.phdrs.iter().any(|p| p.p_type == elf::PT_LOAD && vaddr >= p.p_vaddr && vaddr - p.p_vaddr < p.p_memsz)
     }
 
     /// The address `vaddr` of this object maps to.

@@ -1,0 +1,642 @@
+//! Damaged ELF files: a generator of malformed variants of a small program
+//! and its library (testprogs/malformed), each run under shimld in `--list`
+//! mode and in run mode, and each variant of the library also dlopened by a
+//! glibc program. shimld must never die by a signal, hang or panic; a
+//! variant it rejects is named in the message (`shimld`'s or ld.so-style
+//! `PROG: error while loading shared libraries: FILE: ...`), with status 127
+//! (1 for version errors, as ld.so), and dlopen returns NULL with the text
+//! in dlerror. Variants that are certainly invalid must be rejected.
+//!
+//! The generator changes headers and tables only (and random bytes among
+//! them), never code or the values relocation computes: a program whose
+//! code or addends are damaged may crash natively and under any loader.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const EXE: &str = "mal-main";
+const LIB: &str = "libmal.so";
+
+/// A file being damaged, with the offsets of what it holds.
+#[derive(Clone)]
+struct Elf {
+    b: Vec<u8>,
+}
+
+const PT_LOAD: u32 = 1;
+const PT_DYNAMIC: u32 = 2;
+const PT_INTERP: u32 = 3;
+const PT_TLS: u32 = 7;
+
+const DT_NEEDED: i64 = 1;
+const DT_STRTAB: i64 = 5;
+const DT_SYMTAB: i64 = 6;
+const DT_RELA: i64 = 7;
+const DT_RELASZ: i64 = 8;
+const DT_RELAENT: i64 = 9;
+const DT_STRSZ: i64 = 10;
+const DT_INIT: i64 = 12;
+const DT_JMPREL: i64 = 23;
+const DT_PLTREL: i64 = 20;
+const DT_INIT_ARRAY: i64 = 25;
+const DT_INIT_ARRAYSZ: i64 = 27;
+const DT_GNU_HASH: i64 = 0x6fff_fef5;
+const DT_VERSYM: i64 = 0x6fff_fff0;
+const DT_RELACOUNT: i64 = 0x6fff_fff9;
+const DT_VERDEF: i64 = 0x6fff_fffc;
+const DT_VERDEFNUM: i64 = 0x6fff_fffd;
+const DT_VERNEED: i64 = 0x6fff_fffe;
+const DT_VERNEEDNUM: i64 = 0x6fff_ffff;
+
+impl Elf {
+    fn u16(&self, o: usize) -> u16 {
+        u16::from_le_bytes(self.b[o..o + 2].try_into().unwrap())
+    }
+    fn u32(&self, o: usize) -> u32 {
+        u32::from_le_bytes(self.b[o..o + 4].try_into().unwrap())
+    }
+    fn u64(&self, o: usize) -> u64 {
+        u64::from_le_bytes(self.b[o..o + 8].try_into().unwrap())
+    }
+    fn set16(&mut self, o: usize, v: u16) {
+        self.b[o..o + 2].copy_from_slice(&v.to_le_bytes());
+    }
+    fn set32(&mut self, o: usize, v: u32) {
+        self.b[o..o + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    fn set64(&mut self, o: usize, v: u64) {
+        self.b[o..o + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    /// File offsets of the program headers.
+    fn phdrs(&self) -> Vec<usize> {
+        let (off, n) = (self.u64(32) as usize, self.u16(56) as usize);
+        (0..n).map(|i| off + 56 * i).collect()
+    }
+    fn phdrs_of(&self, t: u32) -> Vec<usize> {
+        self.phdrs().into_iter().filter(|&p| self.u32(p) == t).collect()
+    }
+    fn vaddr_to_off(&self, v: u64) -> Option<usize> {
+        self.phdrs_of(PT_LOAD).into_iter().find_map(|p| {
+            let (off, va, fsz) = (self.u64(p + 8), self.u64(p + 16), self.u64(p + 32));
+            (v >= va && v < va + fsz).then(|| (off + (v - va)) as usize)
+        })
+    }
+    /// File offsets of the dynamic entries.
+    fn dynamic(&self) -> Vec<usize> {
+        let Some(&p) = self.phdrs_of(PT_DYNAMIC).first() else { return Vec::new() };
+        let (off, sz) = (self.u64(p + 8) as usize, self.u64(p + 32) as usize);
+        let mut v = Vec::new();
+        for e in (off..off + sz).step_by(16) {
+            if self.u64(e) == 0 {
+                break;
+            }
+            v.push(e);
+        }
+        v
+    }
+    /// The file offset of the entry for `tag`.
+    fn dyn_entry(&self, tag: i64) -> Option<usize> {
+        self.dynamic().into_iter().find(|&e| self.u64(e) as i64 == tag)
+    }
+    fn dyn_val(&self, tag: i64) -> Option<u64> {
+        self.dyn_entry(tag).map(|e| self.u64(e + 8))
+    }
+    fn set_dyn(&mut self, tag: i64, v: u64) -> bool {
+        match self.dyn_entry(tag) {
+            Some(e) => {
+                self.set64(e + 8, v);
+                true
+            }
+            None => false,
+        }
+    }
+    /// The file offset of what dynamic tag `tag` points at.
+    fn table(&self, tag: i64) -> Option<usize> {
+        self.vaddr_to_off(self.dyn_val(tag)?)
+    }
+    /// File offsets of the dynamic symbols (counted up to the string table).
+    fn syms(&self) -> Vec<usize> {
+        let (Some(s), Some(t)) = (self.table(DT_SYMTAB), self.table(DT_STRTAB)) else { return Vec::new() };
+        (s..t.max(s)).step_by(24).take_while(|&o| o + 24 <= t).collect()
+    }
+    fn sym_named(&self, name: &str) -> Option<usize> {
+        let strtab = self.table(DT_STRTAB)?;
+        self.syms().into_iter().find(|&s| {
+            let at = strtab + self.u32(s) as usize;
+            self.b.get(at..at + name.len() + 1) == Some(&[name.as_bytes(), b"\0"].concat()[..])
+        })
+    }
+    /// File offsets of the RELA entries (DT_RELA and DT_JMPREL).
+    fn relas(&self) -> Vec<usize> {
+        let mut v = Vec::new();
+        if let (Some(t), Some(sz)) = (self.table(DT_RELA), self.dyn_val(DT_RELASZ)) {
+            v.extend((t..t + sz as usize).step_by(24));
+        }
+        v
+    }
+    /// Byte ranges of headers and tables (not code, not relocation addends,
+    /// not symbol values), for random damage.
+    fn metadata(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = (0..64).filter(|o| !(24..32).contains(o)).collect();
+        for p in self.phdrs() {
+            let t = self.u32(p);
+            // Where a loadable segment lies stays, or code moves.
+            let keep = if t == PT_LOAD { 8..24 } else { 0..0 };
+            v.extend((p..p + 56).filter(|o| !keep.contains(&(o - p))));
+        }
+        v.extend(self.dynamic().into_iter().flat_map(|e| e..e + 16));
+        for s in self.syms() {
+            v.extend(s..s + 8); // st_name, st_info, st_other, st_shndx
+        }
+        if let (Some(t), Some(sz)) = (self.table(DT_STRTAB), self.dyn_val(DT_STRSZ)) {
+            v.extend(t..t + sz as usize);
+        }
+        for r in self.relas() {
+            v.extend(r..r + 16); // r_offset, r_info
+        }
+        for tag in [DT_GNU_HASH, DT_VERSYM, DT_VERDEF, DT_VERNEED] {
+            if let Some(t) = self.table(tag) {
+                v.extend(t..(t + 64).min(self.b.len()));
+            }
+        }
+        v.retain(|&o| o < self.b.len());
+        v
+    }
+}
+
+/// What a variant must lead to.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Expect {
+    /// Certainly invalid, and seen as soon as the file is loaded: rejected
+    /// in every mode, with the file named.
+    Reject,
+    /// Certainly invalid, but seen only when relocating or starting it:
+    /// `--list` (which does neither, as with ld.so) may accept it.
+    RejectRun,
+    /// A definition is damaged: rejected by a program that uses it; a
+    /// listing, and a dlopen that does not use it, may accept it.
+    RejectUse,
+    /// Perhaps harmless: anything but a signal, a hang or an unnamed error.
+    Any,
+}
+
+struct Variant {
+    name: String,
+    /// Which file is damaged.
+    file: &'static str,
+    bytes: Vec<u8>,
+    expect: Expect,
+}
+
+fn variants(exe: &Elf, lib: &Elf) -> Vec<Variant> {
+    use Expect::*;
+    let mut out = Vec::new();
+    for (file, orig) in [(EXE, exe), (LIB, lib)] {
+        let mut add = |name: &str, expect: Expect, f: &dyn Fn(&mut Elf) -> bool| {
+            let mut e = orig.clone();
+            if f(&mut e) {
+                out.push(Variant { name: format!("{file}: {name}"), file, bytes: e.b, expect });
+            }
+        };
+        let len = orig.b.len();
+        // Truncation (harmless past the end of the loaded part: section
+        // headers and symbols for debuggers).
+        let loaded = orig.phdrs_of(PT_LOAD).into_iter().map(|p| orig.u64(p + 8) + orig.u64(p + 32)).max().unwrap();
+        for cut in [0, 4, 16, 63, 64, 64 + 56 + 20, len / 2, len - 1] {
+            let expect = if cut as u64 >= loaded { Any } else { Reject };
+            add(&format!("truncated to {cut} bytes"), expect, &|e| {
+                e.b.truncate(cut);
+                true
+            });
+        }
+        add("cut inside the last segment", Reject, &|e| {
+            let last = e.phdrs_of(PT_LOAD).into_iter().map(|p| e.u64(p + 8) + e.u64(p + 32)).max().unwrap();
+            let first_rw = e.phdrs_of(PT_LOAD).into_iter().map(|p| e.u64(p + 8)).max().unwrap();
+            e.b.truncate(((first_rw + last) / 2) as usize);
+            true
+        });
+        // The ELF header.
+        let header: &[(&str, Expect, usize, u64, usize)] = &[
+            ("32-bit class", Reject, 4, 1, 1),
+            ("bad class", Reject, 4, 9, 1),
+            ("big-endian", Reject, 5, 2, 1),
+            ("no data encoding", Reject, 5, 0, 1),
+            ("bad ELF version", Reject, 6, 0, 1),
+            ("relocatable type", Reject, 16, 1, 2),
+            ("core type", Reject, 16, 4, 2),
+            ("i386 machine", Reject, 18, 3, 2),
+            ("aarch64 machine", Reject, 18, 183, 2),
+            ("program headers past the end", Reject, 32, 0xffff_ffff_0000_0000, 8),
+            ("program headers at the end of file", Reject, 32, len as u64, 8),
+            ("program headers unaligned", Any, 32, 65, 8),
+            ("no program headers", Reject, 56, 0, 2),
+            ("65535 program headers", Reject, 56, 0xffff, 2),
+            ("program header size 32", Reject, 54, 32, 2),
+            ("section headers past the end", Any, 40, 0xffff_ffff_ffff_0000, 8),
+            ("65535 section headers", Any, 60, 0xffff, 2),
+            ("bad section name index", Any, 62, 0xfff0, 2),
+        ];
+        for &(name, expect, off, v, w) in header {
+            add(name, expect, &|e| {
+                match w {
+                    1 => e.b[off] = v as u8,
+                    2 => e.set16(off, v as u16),
+                    _ => e.set64(off, v),
+                }
+                true
+            });
+        }
+        // Loadable segments.
+        let first_load = |e: &Elf| e.phdrs_of(PT_LOAD)[0];
+        let rw_load = |e: &Elf| *e.phdrs_of(PT_LOAD).iter().find(|&&p| e.u32(p + 4) & 2 != 0).unwrap();
+        add("segment offset past the end", Reject, &|e| {
+            let p = rw_load(e);
+            let off = (len as u64 + 0x10_0000) & !0xfff;
+            let va = e.u64(p + 16);
+            e.set64(p + 8, off + (va & 0xfff));
+            true
+        });
+        add("segment file size past the end", Reject, &|e| {
+            let p = rw_load(e);
+            e.set64(p + 32, len as u64 * 4);
+            e.set64(p + 40, len as u64 * 4);
+            true
+        });
+        add("file size over memory size", Reject, &|e| {
+            let p = rw_load(e);
+            let m = e.u64(p + 40);
+            e.set64(p + 32, m + 0x1000);
+            true
+        });
+        add("huge memory size", Reject, &|e| {
+            let p = rw_load(e);
+            e.set64(p + 40, 1 << 46);
+            true
+        });
+        add("address near the top", Reject, &|e| {
+            let p = rw_load(e);
+            e.set64(p + 16, 0xffff_ffff_ffff_0000 | (e.u64(p + 8) & 0xfff));
+            true
+        });
+        add("misaligned segment", Reject, &|e| {
+            let p = rw_load(e);
+            let va = e.u64(p + 16);
+            e.set64(p + 16, va + 0x10);
+            true
+        });
+        add("alignment 3", Reject, &|e| {
+            let p = first_load(e);
+            e.set64(p + 48, 3);
+            true
+        });
+        add("overlapping segments", Reject, &|e| {
+            let loads = e.phdrs_of(PT_LOAD);
+            let va0 = e.u64(loads[0] + 16);
+            let off1 = e.u64(loads[1] + 8);
+            e.set64(loads[1] + 16, va0 + (off1 & 0xfff));
+            true
+        });
+        add("no loadable segment", Reject, &|e| {
+            for p in e.phdrs_of(PT_LOAD) {
+                e.set32(p, 0);
+            }
+            true
+        });
+        add("segments out of order", Reject, &|e| {
+            let loads = e.phdrs_of(PT_LOAD);
+            let (a, b) = (loads[0], loads[1]);
+            let tmp = e.b[a..a + 56].to_vec();
+            let other = e.b[b..b + 56].to_vec();
+            e.b[a..a + 56].copy_from_slice(&other);
+            e.b[b..b + 56].copy_from_slice(&tmp);
+            true
+        });
+        // The dynamic segment.
+        add("dynamic segment outside the segments", Reject, &|e| {
+            let p = e.phdrs_of(PT_DYNAMIC)[0];
+            e.set64(p + 16, 0x7fff_0000_0000);
+            true
+        });
+        add("huge dynamic segment", Any, &|e| {
+            let p = e.phdrs_of(PT_DYNAMIC)[0];
+            e.set64(p + 32, 1 << 40);
+            e.set64(p + 40, 1 << 40);
+            true
+        });
+        add("no dynamic segment", Any, &|e| {
+            let p = e.phdrs_of(PT_DYNAMIC)[0];
+            e.set32(p, 0);
+            true
+        });
+        add("interpreter outside the file", Any, &|e| match e.phdrs_of(PT_INTERP).first() {
+            Some(&p) => {
+                e.set64(p + 8, 0xffff_0000);
+                true
+            }
+            None => false,
+        });
+        // TLS.
+        let tls: &[(&str, Expect, usize, u64)] = &[
+            ("TLS alignment 0", Any, 48, 0),
+            ("TLS alignment 3", Reject, 48, 3),
+            ("TLS alignment 2^40", Reject, 48, 1 << 40),
+            ("huge TLS", Reject, 40, 1 << 44),
+            ("TLS file size over memory size", Reject, 32, 0x10_0000),
+        ];
+        for &(name, expect, off, v) in tls {
+            add(name, expect, &|e| match e.phdrs_of(PT_TLS).first() {
+                Some(&p) => {
+                    e.set64(p + off, v);
+                    true
+                }
+                None => false,
+            });
+        }
+        // Dynamic entries.
+        let wild: &[(&str, Expect, i64, u64)] = &[
+            ("string table outside the segments", Reject, DT_STRTAB, 0x7fff_dead_0000),
+            ("symbol table outside the segments", Reject, DT_SYMTAB, 0x7fff_dead_0000),
+            ("huge string table size", Any, DT_STRSZ, 1 << 40),
+            ("string table size 1", Reject, DT_STRSZ, 1),
+            ("GNU hash outside the segments", Reject, DT_GNU_HASH, 0x7fff_dead_0000),
+            ("relocations outside the segments", RejectRun, DT_RELA, 0x7fff_dead_0000),
+            ("huge relocation table", RejectRun, DT_RELASZ, 1 << 40),
+            ("relocation entry size 16", RejectRun, DT_RELAENT, 16),
+            ("PLT relocations outside the segments", RejectRun, DT_JMPREL, 0x7fff_dead_0000),
+            ("PLT relocations of type REL", RejectRun, DT_PLTREL, 17),
+            ("huge RELATIVE count", Any, DT_RELACOUNT, u32::MAX as u64),
+            ("version needs outside the segments", Reject, DT_VERNEED, 0x7fff_dead_0000),
+            ("version definitions outside the segments", Reject, DT_VERDEF, 0x7fff_dead_0000),
+            ("version symbols outside the segments", Reject, DT_VERSYM, 0x7fff_dead_0000),
+            ("init array outside the segments", RejectRun, DT_INIT_ARRAY, 0x7fff_dead_0000),
+            ("huge init array", RejectRun, DT_INIT_ARRAYSZ, 1 << 40),
+            ("init function outside the code", RejectRun, DT_INIT, 0x7fff_dead_0000),
+        ];
+        for &(name, expect, tag, v) in wild {
+            add(name, expect, &|e| e.set_dyn(tag, v));
+        }
+        add("needed name outside the string table", Reject, &|e| e.set_dyn(DT_NEEDED, 0xff_ffff));
+        add("needed name without its NUL", Reject, &|e| {
+            let (Some(strtab), Some(sz), Some(n)) = (e.table(DT_STRTAB), e.dyn_val(DT_STRSZ), e.dyn_val(DT_NEEDED))
+            else {
+                return false;
+            };
+            // Make the name run to the end of the table.
+            let start = strtab + n as usize;
+            for o in start..strtab + sz as usize {
+                e.b[o] = b'x';
+            }
+            true
+        });
+        // GNU hash table.
+        let gnu: &[(&str, Expect, usize, u32)] = &[
+            ("GNU hash with 2^31 buckets", Reject, 0, 0x8000_0000),
+            ("GNU hash symbol offset past the symbols", Any, 4, 0x00ff_ffff),
+            ("GNU hash with a huge Bloom filter", Reject, 8, 0x0fff_ffff),
+            ("GNU hash with no Bloom filter", Any, 8, 0),
+            ("GNU hash shift 200", Any, 12, 200),
+        ];
+        for &(name, expect, off, v) in gnu {
+            add(name, expect, &|e| match e.table(DT_GNU_HASH) {
+                Some(t) => {
+                    e.set32(t + off, v);
+                    true
+                }
+                None => false,
+            });
+        }
+        add("GNU hash chains without an end", Any, &|e| {
+            let Some(t) = e.table(DT_GNU_HASH) else { return false };
+            let (nb, bloom) = (e.u32(t) as usize, e.u32(t + 8) as usize);
+            let chains = t + 16 + 8 * bloom + 4 * nb;
+            let nsyms = e.syms().len();
+            let symoffset = e.u32(t + 4) as usize;
+            for i in 0..nsyms.saturating_sub(symoffset) {
+                let o = chains + 4 * i;
+                if o + 4 <= e.b.len() {
+                    let v = e.u32(o);
+                    e.set32(o, v & !1);
+                }
+            }
+            true
+        });
+        add("GNU hash buckets past the symbols", Any, &|e| {
+            let Some(t) = e.table(DT_GNU_HASH) else { return false };
+            let (nb, bloom) = (e.u32(t) as usize, e.u32(t + 8) as usize);
+            for i in 0..nb {
+                e.set32(t + 16 + 8 * bloom + 4 * i, 0x0fff_ffff);
+            }
+            true
+        });
+        // Relocations.
+        add("relocation outside the segments", RejectRun, &|e| match e.relas().first() {
+            Some(&r) => {
+                e.set64(r, 0x7fff_dead_0000);
+                true
+            }
+            None => false,
+        });
+        add("unknown relocation type", RejectRun, &|e| match e.relas().first() {
+            Some(&r) => {
+                let info = e.u64(r + 8);
+                e.set64(r + 8, (info & !0xffff_ffff) | 0xfe);
+                true
+            }
+            None => false,
+        });
+        add("relocation symbol index out of range", RejectRun, &|e| {
+            let Some(&r) = e.relas().iter().find(|&&r| e.u64(r + 8) >> 32 != 0) else { return false };
+            let info = e.u64(r + 8);
+            e.set64(r + 8, (info & 0xffff_ffff) | (0x00ff_ffff << 32));
+            true
+        });
+        // Versions.
+        add("version needs in a loop", Any, &|e| {
+            let Some(t) = e.table(DT_VERNEED) else { return false };
+            e.set32(t + 12, 0); // vn_next: stays on the first entry
+            e.set_dyn(DT_VERNEEDNUM, u32::MAX as u64)
+        });
+        add("version need auxiliaries in a loop", Any, &|e| {
+            let Some(t) = e.table(DT_VERNEED) else { return false };
+            e.set16(t + 2, 0xffff); // vn_cnt
+            let aux = t + e.u32(t + 8) as usize;
+            e.set32(aux + 12, 0); // vna_next
+            true
+        });
+        add("version definitions in a loop", Any, &|e| {
+            let Some(t) = e.table(DT_VERDEF) else { return false };
+            e.set32(t + 16, 0); // vd_next
+            e.set_dyn(DT_VERDEFNUM, u32::MAX as u64)
+        });
+        add("version need names outside the strings", Reject, &|e| {
+            let Some(t) = e.table(DT_VERNEED) else { return false };
+            let aux = t + e.u32(t + 8) as usize;
+            e.set32(aux + 8, 0xff_ffff); // vna_name
+            true
+        });
+        add("symbol versions past the definitions", Any, &|e| {
+            let Some(t) = e.table(DT_VERSYM) else { return false };
+            for i in 1..e.syms().len() {
+                e.set16(t + 2 * i, 0x7ff0);
+            }
+            true
+        });
+        // Symbols.
+        add("symbol names outside the strings", RejectRun, &|e| {
+            let syms = e.syms();
+            for &s in &syms[1..] {
+                e.set32(s, 0xff_ffff);
+            }
+            !syms.is_empty()
+        });
+        add("function value outside the segments", RejectUse, &|e| match e.sym_named("mal_value") {
+            Some(s) if e.u16(s + 6) != 0 => {
+                e.set64(s + 8, 0x7fff_dead_0000);
+                true
+            }
+            _ => false,
+        });
+        add("entry point outside the code", RejectRun, &|e| {
+            if e.u16(16) != 3 || e.dyn_val(DT_NEEDED).is_none() || e.phdrs_of(PT_INTERP).is_empty() {
+                return false;
+            }
+            e.set64(24, 0x7fff_dead_0000);
+            true
+        });
+        // Random damage to headers and tables.
+        let meta = orig.metadata();
+        let mut seed = 0x2545_f491_4f6c_dd1du64 ^ file.len() as u64;
+        for k in 0..40 {
+            let mut e = orig.clone();
+            let n = 1 + (k % 8);
+            for _ in 0..n {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = meta[(seed as usize) % meta.len()];
+                e.b[at] ^= 1 << (seed >> 59) as u8 % 8;
+            }
+            out.push(Variant {
+                name: format!("{file}: random damage #{k} ({n} bytes)"),
+                file,
+                bytes: e.b,
+                expect: Any,
+            });
+        }
+    }
+    out
+}
+
+/// How one run ended.
+struct Ended {
+    out: common::Outcome,
+}
+
+fn run(dir: &Path, args: &[&str]) -> Ended {
+    let mut cmd = Command::new(args[0]);
+    cmd.args(&args[1..]).current_dir(dir).env_clear().env("PATH", "/usr/bin:/bin");
+    Ended { out: common::run_with_timeout(&mut cmd, Duration::from_secs(20)) }
+}
+
+fn check(v: &Variant, what: &str, e: &Ended, dlopen: bool, failures: &mut Vec<String>) {
+    let o = &e.out;
+    // The damaged file, or the program whose reference it fails (as ld.so
+    // words an undefined symbol).
+    let named = [EXE, LIB].iter().any(|f| o.stderr.contains(f) || o.stdout.contains(f));
+    let must_reject = match v.expect {
+        Expect::Reject => true,
+        Expect::RejectRun => what != "--list",
+        Expect::RejectUse => what == "run",
+        Expect::Any => false,
+    };
+    let problem = if o.timed_out {
+        Some("hung".to_string())
+    } else if let Some(sig) = o.signal {
+        Some(format!("died by signal {sig}"))
+    } else if o.stderr.contains("panicked") || o.stderr.contains("internal error") {
+        Some("panicked".into())
+    } else if dlopen {
+        let failed = o.stdout.lines().find(|l| l.starts_with("dlopen failed: "));
+        match (o.status, failed) {
+            (Some(0), _) if must_reject => Some("dlopen accepted it".into()),
+            (Some(0), _) => None,
+            (Some(3), Some(l)) if l.contains(LIB) => None,
+            (Some(3), _) => Some("dlerror does not name the file".into()),
+            (s, _) => Some(format!("the dlopening program ended with {s:?}")),
+        }
+    } else {
+        let listed_missing = o.stdout.contains(&format!("{} => not found", v.file));
+        let not_program = o.stderr == "\tnot a dynamic executable\n" && v.name.ends_with(" type");
+        match o.status {
+            // `--list` shows a library it cannot use as not found, and a
+            // well-formed object that is no program as ldd does.
+            Some(0) if what == "--list" && listed_missing => None,
+            Some(1) if what == "--list" && not_program => None,
+            Some(0) if must_reject => Some("accepted".into()),
+            Some(0) => None,
+            Some(127) | Some(1) if named => None,
+            Some(127) | Some(1) => Some("the message does not name the file".into()),
+            s => Some(format!("status {s:?}")),
+        }
+    };
+    if let Some(p) = problem {
+        failures.push(format!(
+            "{} [{what}]: {p}\n  stdout: {}\n  stderr: {}",
+            v.name,
+            o.stdout.trim(),
+            o.stderr.trim()
+        ));
+    }
+}
+
+#[test]
+fn malformed_files_never_crash_shimld() {
+    let built = common::build_testprog("malformed");
+    let shimld = common::shimld();
+    let shimld = shimld.to_str().unwrap();
+    let exe = Elf { b: std::fs::read(built.join(EXE)).unwrap() };
+    let lib = Elf { b: std::fs::read(built.join(LIB)).unwrap() };
+    let vs = variants(&exe, &lib);
+    assert!(vs.len() >= 100, "only {} variants", vs.len());
+    let dir: PathBuf = built.parent().unwrap().join("malformed-variants");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["gmal-main", "libgmal.so"] {
+        std::fs::copy(built.join(f), dir.join(f)).unwrap();
+    }
+    let mut failures = Vec::new();
+    let mut native_signals = 0;
+    let mut rejected = 0;
+    for v in &vs {
+        std::fs::write(dir.join(EXE), if v.file == EXE { &v.bytes } else { &exe.b }).unwrap();
+        std::fs::write(dir.join(LIB), if v.file == LIB { &v.bytes } else { &lib.b }).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join(EXE), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let ran = run(&dir, &[shimld, "./mal-main"]);
+        if ran.out.status != Some(0) {
+            rejected += 1;
+        }
+        let before = failures.len();
+        check(v, "run", &ran, false, &mut failures);
+        check(v, "--list", &run(&dir, &[shimld, "--list", "./mal-main"]), false, &mut failures);
+        if v.file == LIB {
+            check(v, "dlopen", &run(&dir, &[shimld, "./gmal-main", "./libmal.so"]), true, &mut failures);
+        }
+        // MALFORMED_KEEP=DIR keeps the variants that failed, for a look.
+        if let (true, Some(keep)) = (failures.len() > before, std::env::var_os("MALFORMED_KEEP")) {
+            let d = PathBuf::from(keep).join(v.name.replace([' ', ':', '/', '#', '(', ')'], "_"));
+            std::fs::create_dir_all(&d).unwrap();
+            for f in [EXE, LIB, "gmal-main", "libgmal.so"] {
+                std::fs::copy(dir.join(f), d.join(f)).unwrap();
+            }
+        }
+        if run(&dir, &[common::LDSO, "./mal-main"]).out.signal.is_some() {
+            native_signals += 1;
+        }
+    }
+    eprintln!("{} variants: shimld rejected {rejected}; glibc's ld.so died by a signal on {native_signals}", vs.len());
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+}
