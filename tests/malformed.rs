@@ -251,39 +251,29 @@ fn variants(exe: &Elf, lib: &Elf) -> Vec<Variant> {
         // Loadable segments.
         let first_load = |e: &Elf| e.phdrs_of(PT_LOAD)[0];
         let rw_load = |e: &Elf| *e.phdrs_of(PT_LOAD).iter().find(|&&p| e.u32(p + 4) & 2 != 0).unwrap();
-        add("segment offset past the end", Reject, &|e| {
-            let p = rw_load(e);
-            let off = (len as u64 + 0x10_0000) & !0xfff;
-            let va = e.u64(p + 16);
-            e.set64(p + 8, off + (va & 0xfff));
-            true
-        });
+        // One field of the writable segment.
+        type Field = fn(&Elf, usize) -> u64;
+        let rw_fields: &[(&str, usize, Field)] = &[
+            ("segment offset past the end", 8, |e, p| {
+                ((e.b.len() as u64 + 0x10_0000) & !0xfff) + (e.u64(p + 16) & 0xfff)
+            }),
+            ("file size over memory size", 32, |e, p| e.u64(p + 40) + 0x1000),
+            ("huge memory size", 40, |_, _| 1 << 46),
+            ("address near the top", 16, |e, p| 0xffff_ffff_ffff_0000 | (e.u64(p + 8) & 0xfff)),
+            ("misaligned segment", 16, |e, p| e.u64(p + 16) + 0x10),
+        ];
+        for &(name, off, value) in rw_fields {
+            add(name, Reject, &|e| {
+                let p = rw_load(e);
+                let v = value(e, p);
+                e.set64(p + off, v);
+                true
+            });
+        }
         add("segment file size past the end", Reject, &|e| {
             let p = rw_load(e);
             e.set64(p + 32, len as u64 * 4);
             e.set64(p + 40, len as u64 * 4);
-            true
-        });
-        add("file size over memory size", Reject, &|e| {
-            let p = rw_load(e);
-            let m = e.u64(p + 40);
-            e.set64(p + 32, m + 0x1000);
-            true
-        });
-        add("huge memory size", Reject, &|e| {
-            let p = rw_load(e);
-            e.set64(p + 40, 1 << 46);
-            true
-        });
-        add("address near the top", Reject, &|e| {
-            let p = rw_load(e);
-            e.set64(p + 16, 0xffff_ffff_ffff_0000 | (e.u64(p + 8) & 0xfff));
-            true
-        });
-        add("misaligned segment", Reject, &|e| {
-            let p = rw_load(e);
-            let va = e.u64(p + 16);
-            e.set64(p + 16, va + 0x10);
             true
         });
         add("alignment 3", Reject, &|e| {
