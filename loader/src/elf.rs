@@ -101,7 +101,7 @@ pub struct Ehdr {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Phdr {
     pub p_type: u32,
     pub p_flags: u32,

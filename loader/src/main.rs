@@ -173,6 +173,8 @@ struct Prog {
     /// For a script: what replaces shimld's arguments and the script's
     /// name in argv (the interpreter, its argument, the script's path).
     inserted: Vec<*const u8>,
+    /// The file is set-user-ID or set-group-ID.
+    setid: bool,
 }
 
 extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
@@ -180,6 +182,13 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     let mut st = unsafe { Stack::new(sp) };
     let direct = st.aux(process::AT_ENTRY) == Some(_start as *const () as usize);
     let mut opts = rt::options::parse(&st, direct);
+    // Secure mode (glibc's): the kernel says so for a privileged program;
+    // shimld also says so for a set-user-ID or set-group-ID program it is
+    // asked to run (below, once the file is open).
+    let secure_aux = st.aux(process::AT_SECURE).is_some_and(|v| v != 0);
+    if secure_aux {
+        refuse_unsafe(&opts);
+    }
     apply_profile(&mut opts);
     if let Some(dir) = opts.root.take() {
         match rt::root::set(&dir) {
@@ -190,12 +199,6 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
             }
         }
     }
-    if let Some(spec) = st.getenv(b"SHIMLD_DEBUG") {
-        if !rt::out::configure(spec, st.getenv(b"SHIMLD_DEBUG_OUTPUT")) {
-            sys::exit_group(0);
-        }
-    }
-    rt::timing::start();
     let rtld = self_object(base, ehdr);
     // Debuggers find shimld's r_debug through shimld's own DT_DEBUG (shimld
     // is their main executable when started as a command).
@@ -223,6 +226,16 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
             loader::fail(&prog.name, &e)
         }
     };
+    let secure = secure_aux || prog.setid;
+    if secure {
+        refuse_unsafe(&opts);
+        enter_secure_mode(&mut opts, &mut st);
+    } else if let Some(spec) = st.getenv(b"SHIMLD_DEBUG") {
+        if !rt::out::configure(spec, st.getenv(b"SHIMLD_DEBUG_OUTPUT")) {
+            sys::exit_group(0);
+        }
+        rt::timing::start();
+    }
     // The process is the program's: ps and /proc/self/comm show its name.
     // (For a script, the kernel names the process after the script.)
     if direct {
@@ -271,7 +284,7 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     };
     rt::replica::configure(opts.replicas.clone());
     setup_relaunch(&opts, &interp, direct);
-    let tokens = Tokens { platform: platform(&st), ..Tokens::default() };
+    let tokens = Tokens { platform: platform(&st), secure, ..Tokens::default() };
     // An empty LD_LIBRARY_PATH counts as unset (empty entries inside a
     // longer one mean the current directory).
     let library_path = opts
@@ -305,7 +318,8 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     }
 
     let mut ld = Box::new(build_loader(&mut c, &prog, &opts));
-    if !opts.no_cache {
+    // (Never in secure mode: the cache is the user's to write.)
+    if !opts.no_cache && !secure {
         ld.cache_dir = rt::bindcache::directory(st.getenv(b"XDG_CACHE_HOME"), st.getenv(b"HOME"));
     }
     // And through the program's, when shimld is its interpreter.
@@ -420,6 +434,73 @@ extern "C" fn start_program(sp: *mut usize) -> ! {
 
 /// Merges `--profile FILE` under the command line's settings, and sets up
 /// the replicas and exec following.
+/// Refuses, in secure mode, the options that would let whoever starts a
+/// privileged program redirect it.
+fn refuse_unsafe(opts: &Options) {
+    if let Some(o) = opts.unsafe_given.first() {
+        eprint!("shimld: {o} is not allowed for a set-user-ID or set-group-ID program (secure mode)\n");
+        sys::exit_group(1);
+    }
+}
+
+/// The environment variables glibc removes for a privileged program
+/// (LD_PRELOAD's safe entries are kept aside first). shimld's own
+/// (SHIMLD_*) stay in the environment, unused, as glibc leaves them.
+const UNSECURE_ENV: &[&[u8]] = &[
+    b"GCONV_PATH",
+    b"GETCONF_DIR",
+    b"HOSTALIASES",
+    b"LD_AUDIT",
+    b"LD_DEBUG",
+    b"LD_DEBUG_OUTPUT",
+    b"LD_DYNAMIC_WEAK",
+    b"LD_HWCAP_MASK",
+    b"LD_LIBRARY_PATH",
+    b"LD_ORIGIN_PATH",
+    b"LD_PRELOAD",
+    b"LD_PROFILE",
+    b"LD_SHOW_AUXV",
+    b"LD_USE_LOAD_BIAS",
+    b"LOCALDOMAIN",
+    b"LOCPATH",
+    b"MALLOC_TRACE",
+    b"NIS_PATH",
+    b"NLSPATH",
+    b"RESOLV_HOST_CONF",
+    b"RES_OPTIONS",
+    b"TMPDIR",
+    b"TZDIR",
+];
+
+/// Secure mode, as glibc's: LD_PRELOAD keeps only names without a slash,
+/// found in the default directories as set-user-ID files; LD_DYNAMIC_WEAK
+/// is ignored; the unsafe variables leave the program's environment
+/// ($ORIGIN and the resolution cache are handled where they are used).
+fn enter_secure_mode(opts: &mut Options, st: &mut Stack) {
+    opts.dynamic_weak = false;
+    opts.preload.retain(|(name, from)| *from != "LD_PRELOAD" || !name.contains(&b'/'));
+    opts.preload = core::mem::take(&mut opts.preload)
+        .into_iter()
+        .filter_map(|(name, from)| {
+            if from != "LD_PRELOAD" {
+                return Some((name, from));
+            }
+            search::DEFAULT_DIRS.iter().find_map(|d| {
+                let mut p = d.to_vec();
+                p.push(b'/');
+                p.extend_from_slice(name);
+                let ok = sys::stat(&p)
+                    .is_ok_and(|s| s.st_mode & sys::S_IFMT == sys::S_IFREG && s.st_mode & sys::S_ISUID != 0);
+                ok.then(|| (&*Box::leak(p.into_boxed_slice()), from))
+            })
+        })
+        .collect();
+    // SAFETY: nothing refers to the environment vector's slots yet.
+    unsafe {
+        st.remove_env(|e| !UNSECURE_ENV.iter().any(|n| e.len() > n.len() && e.starts_with(n) && e[n.len()] == b'='))
+    };
+}
+
 fn apply_profile(opts: &mut Options) {
     if let Some(path) = opts.profile {
         let p = match rt::profile::load(path) {
@@ -538,7 +619,9 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
     let (path, inserted, fd) = match script_interpreter(path, execfn) {
         Ok(x) => x,
         Err(e) => {
-            return (Prog { name: arg.to_vec(), path: arg.to_vec(), execfn, real: None, inserted: Vec::new() }, Err(e))
+            let prog =
+                Prog { name: arg.to_vec(), path: arg.to_vec(), execfn, real: None, inserted: Vec::new(), setid: false };
+            return (prog, Err(e));
         }
     };
     let name = match (opts.argv0, inserted.first()) {
@@ -549,6 +632,7 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
         (None, None) => arg.to_vec(),
     };
     let mut real = None;
+    let mut setid = false;
     let opened = match fd {
         Some(fd) => map::elf_file(fd),
         None => map::open_elf(&path),
@@ -558,11 +642,12 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
             // (Inside a root, the file's own path is read back: the root's
             // links resolve within it.)
             real = if rt::root::is_set() { map::fd_path(f.fd) } else { map::real_path(&path, getcwd().as_deref()) };
+            setid = f.mode & (sys::S_ISUID | sys::S_ISGID) != 0;
             Object::map(Kind::Exec, name.clone(), &f).map_err(|e| map_error(&path, e))
         }
         Err(e) => Err(map_error(&path, e)),
     };
-    (Prog { name, path, execfn, real, inserted }, exe)
+    (Prog { name, path, execfn, real, inserted, setid }, exe)
 }
 
 /// The most nested interpreters the kernel follows.
@@ -680,7 +765,7 @@ fn mapped_program(st: &Stack) -> (Prog, Result<Object, Error>) {
     let execfn = st.aux(process::AT_EXECFN).unwrap_or(0) as *const u8;
     // SAFETY: AT_EXECFN points at the file name on the initial stack.
     let path = unsafe { process::cstr(execfn) }.to_vec();
-    let prog = Prog { name: name.clone(), path, execfn, real: None, inserted: Vec::new() };
+    let prog = Prog { name: name.clone(), path, execfn, real: None, inserted: Vec::new(), setid: false };
     let (Some(phdr), Some(phnum), Some(entry)) =
         (st.aux(process::AT_PHDR), st.aux(process::AT_PHNUM), st.aux(process::AT_ENTRY))
     else {

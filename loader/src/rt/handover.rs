@@ -352,13 +352,24 @@ pub fn start(
 ) -> ! {
     // 1. The core is ld.so's to map.
     let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld);
-    let interp = ld.main().interp.clone().unwrap_or_else(|| shimld::search::RTLD_PATH.to_vec());
+    let mut interp = ld.main().interp.clone().unwrap_or_else(|| shimld::search::RTLD_PATH.to_vec());
     // ld.so, opened first: with --root its canonical path (inside the root)
-    // is what the stub names as its interpreter.
-    let ldso_file = match map::open_elf(&super::root::inside(&interp)) {
+    // is what the stub names as its interpreter. A program whose
+    // interpreter is shimld (how shimld was started, when not as a command)
+    // gets glibc's.
+    let open = |path: &[u8]| match map::open_elf(&super::root::inside(path)) {
         Ok(f) => f,
-        Err(e) => loader::fail(&ld.prog, &Error::load(&interp, e.message())),
+        Err(e) => loader::fail(&ld.prog, &Error::load(path, e.message())),
     };
+    let mut ldso_file = open(&interp);
+    let is_shimld = |f: &map::ElfFile| {
+        rtld.map(|r| &ld.objs[r])
+            .is_some_and(|me| f.ehdr.e_entry == me.entry.wrapping_sub(me.base) as u64 && f.phdrs[..] == me.phdrs[..])
+    };
+    if !direct || is_shimld(&ldso_file) {
+        interp = shimld::search::RTLD_PATH.to_vec();
+        ldso_file = open(&interp);
+    }
     let interp = if super::root::is_set() { map::fd_path(ldso_file.fd).unwrap_or(interp) } else { interp };
     // 2-3. TLS and the stub.
     let tls = tls_layout(&mut ld, &core);

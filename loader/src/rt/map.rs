@@ -22,6 +22,8 @@ pub struct ElfFile {
     pub ino: u64,
     /// What identifies this version of the file (see rt::bindcache).
     pub stamp: Stamp,
+    /// Its mode bits (set-user-ID and set-group-ID matter).
+    pub mode: u32,
 }
 
 /// A file's identity and version: device, inode, size, and the
@@ -95,8 +97,16 @@ pub fn open_elf(path: &[u8]) -> Result<ElfFile, MapError> {
 
 /// As `open_elf`, for a file already open (the ElfFile owns `fd`).
 pub fn elf_file(fd: i32) -> Result<ElfFile, MapError> {
-    let mut f =
-        ElfFile { fd, ehdr: Ehdr::default(), phdrs: PhdrList::new(), size: 0, dev: 0, ino: 0, stamp: Stamp::default() };
+    let mut f = ElfFile {
+        fd,
+        ehdr: Ehdr::default(),
+        phdrs: PhdrList::new(),
+        size: 0,
+        dev: 0,
+        ino: 0,
+        stamp: Stamp::default(),
+        mode: 0,
+    };
     let st = sys::fstat(fd).map_err(MapError::Open)?;
     if st.st_mode & sys::S_IFMT == sys::S_IFDIR {
         return Err(MapError::Read(Errno(21)));
@@ -105,6 +115,7 @@ pub fn elf_file(fd: i32) -> Result<ElfFile, MapError> {
     f.dev = st.st_dev;
     f.ino = st.st_ino;
     f.stamp = Stamp::of(&st);
+    f.mode = st.st_mode;
     // One read covers the headers of almost every object.
     let mut head = [0u8; 1024];
     let n = sys::pread_full(fd, &mut head, 0).map_err(|_| MapError::Bad("cannot read file data"))?;

@@ -33,7 +33,26 @@ pub struct Options {
     pub profile: Option<&'static [u8]>,
     /// Index in argv of the program (0 when started as PT_INTERP).
     pub prog_index: usize,
+    /// The options given that secure mode refuses (they would let the
+    /// user who starts a privileged program redirect it).
+    pub unsafe_given: Vec<&'static str>,
 }
+
+/// Options refused in secure mode.
+const UNSAFE: &[&str] = &[
+    "--root",
+    "--library-path",
+    "--preload",
+    "--profile",
+    "--hostname",
+    "--domainname",
+    "--clock-offset",
+    "--uid",
+    "--gid",
+    "--nproc",
+    "--follow-exec",
+    "--replicas=deep",
+];
 
 const USAGE: &str = "\
 Usage: shimld [OPTION]... EXECUTABLE-FILE [ARGS-FOR-PROGRAM...]
@@ -152,6 +171,9 @@ pub fn parse(st: &Stack, direct: bool) -> Options {
                     None => usage_error(format_args!("option '{name}' requires an argument")),
                 }
             };
+            if let Some(u) = UNSAFE.iter().find(|u| u.as_bytes() == a) {
+                o.unsafe_given.push(u);
+            }
             match a {
                 b"--list" => o.list = true,
                 b"--verify" => o.verify = true,

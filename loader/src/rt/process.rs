@@ -10,6 +10,7 @@ pub const AT_PHNUM: usize = 5;
 pub const AT_BASE: usize = 7;
 pub const AT_ENTRY: usize = 9;
 pub const AT_PLATFORM: usize = 15;
+pub const AT_SECURE: usize = 23;
 pub const AT_RANDOM: usize = 25;
 pub const AT_EXECFN: usize = 31;
 pub const AT_SYSINFO_EHDR: usize = 33;
@@ -103,8 +104,8 @@ impl Stack {
     /// `insert` (a script's interpreter and its argument, if any), as the
     /// kernel would have started the program. The block (argc, argv, envp,
     /// auxv) moves to keep the stack pointer 16-byte aligned; it moves down
-    /// into free stack when it grows, which is why shimld runs on a stack
-    /// of its own (see `_start`).
+    /// into free stack when it grows, which is why shimld runs below a gap
+    /// (see `boot`).
     ///
     /// # Safety
     /// Nothing may use pointers into the old layout afterwards, and no live
@@ -113,6 +114,22 @@ impl Stack {
         if drop == 0 && insert.is_empty() {
             return;
         }
+        self.rebuild(drop, insert, |_| true);
+    }
+
+    /// Removes the environment variables that `keep` refuses (as glibc
+    /// removes the unsafe ones for a privileged program).
+    ///
+    /// # Safety
+    /// As for `rewrite`.
+    pub unsafe fn remove_env(&mut self, keep: impl Fn(&[u8]) -> bool) {
+        if (0..self.envc).all(|i| keep(self.env(i))) {
+            return;
+        }
+        self.rebuild(0, &[], keep);
+    }
+
+    unsafe fn rebuild(&mut self, drop: usize, insert: &[*const u8], keep: impl Fn(&[u8]) -> bool) {
         let argc = self.argc - drop + insert.len();
         let mut block: alloc::vec::Vec<usize> = alloc::vec::Vec::with_capacity(argc + self.envc + 2 * self.auxc + 3);
         block.push(argc);
@@ -121,9 +138,12 @@ impl Stack {
             block.push(*self.argv.add(i) as usize);
         }
         block.push(0);
-        for i in 0..=self.envc {
-            block.push(*self.envp.add(i) as usize);
+        for i in 0..self.envc {
+            if keep(self.env(i)) {
+                block.push(*self.envp.add(i) as usize);
+            }
         }
+        block.push(0);
         for i in 0..2 * self.auxc {
             block.push(*self.auxv.add(i));
         }

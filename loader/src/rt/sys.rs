@@ -117,6 +117,8 @@ pub const FUTEX_WAKE_PRIVATE: usize = 129;
 pub const S_IFMT: u32 = 0o170000;
 pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFREG: u32 = 0o100000;
+pub const S_ISUID: u32 = 0o4000;
+pub const S_ISGID: u32 = 0o2000;
 
 /// `struct stat` of x86-64 Linux.
 #[repr(C)]
