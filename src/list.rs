@@ -84,7 +84,8 @@ pub fn closure(
         .map(|p| p.as_bytes().to_vec())
         .or(env_path)
         .map(|p| search::split_dirs(&p, b":;", origin.as_deref(), &tokens))
-        .unwrap_or_default();
+        .unwrap_or(Ok(Vec::new()))
+        .map_err(|what| format!("LD_LIBRARY_PATH: {what}"))?;
     let cache_data =
         if inhibit_cache { None } else { std::fs::read(std::ffi::OsStr::from_bytes(search::LD_SO_CACHE)).ok() };
     // The cache is parsed from this buffer; it must outlive the search.

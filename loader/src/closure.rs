@@ -456,8 +456,9 @@ impl<H> Closure<H> {
             let mut steps = 0;
             while let Some(c) = cur {
                 if let Some(rp) = self.nodes[c].meta.rpath.clone() {
-                    let dirs = search::split_dirs(&rp, b":", self.nodes[c].origin.as_deref(), &cfg.tokens);
                     let owner = self.nodes[c].path.clone();
+                    let dirs = search::split_dirs(&rp, b":", self.nodes[c].origin.as_deref(), &cfg.tokens)
+                        .map_err(|what| Error::Bad { path: owner.clone(), what })?;
                     host.trace(Trace::SearchPath { dirs: &dirs, source: Source::Rpath(c), owner: &owner });
                     if let Some((p, o)) = self.search_dirs(host, cfg, &dirs, name, true)? {
                         return Ok(Some((p, o, Source::Rpath(c))));
@@ -479,8 +480,9 @@ impl<H> Closure<H> {
         }
         // 3. DT_RUNPATH of the requester.
         if let Some(rp) = self.nodes[by].meta.runpath.clone() {
-            let dirs = search::split_dirs(&rp, b":", self.nodes[by].origin.as_deref(), &cfg.tokens);
             let owner = self.nodes[by].path.clone();
+            let dirs = search::split_dirs(&rp, b":", self.nodes[by].origin.as_deref(), &cfg.tokens)
+                .map_err(|what| Error::Bad { path: owner.clone(), what })?;
             host.trace(Trace::SearchPath { dirs: &dirs, source: Source::Runpath(by), owner: &owner });
             if let Some((p, o)) = self.search_dirs(host, cfg, &dirs, name, true)? {
                 return Ok(Some((p, o, Source::Runpath(by))));

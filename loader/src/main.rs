@@ -44,7 +44,27 @@ pub static mut __libc_stack_end: usize = 0;
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    eprint!("shimld: internal error: {}\n", info.message());
+    // Allocation failure ends here too (out of address space, `ulimit -v`):
+    // that is no internal error.
+    struct Prefix([u8; 24], usize);
+    impl core::fmt::Write for Prefix {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            for &b in s.as_bytes() {
+                if self.1 < self.0.len() {
+                    self.0[self.1] = b;
+                    self.1 += 1;
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut p = Prefix([0; 24], 0);
+    let _ = core::fmt::write(&mut p, format_args!("{}", info.message()));
+    if p.0[..p.1].starts_with(b"memory allocation of") {
+        eprint!("shimld: cannot allocate memory ({})\n", info.message());
+    } else {
+        eprint!("shimld: internal error: {}\n", info.message());
+    }
     sys::exit_group(127)
 }
 
@@ -137,15 +157,33 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
         }
         e = e.add(1);
     }
-    // shimld works on the kernel's stack, below a gap that leaves the
-    // program's initial stack room to be rewritten in place (a script's
-    // interpreter adds arguments, which moves it down). The kernel grows the
-    // stack as shimld uses it, up to the stack limit.
+    // shimld works on a stack of its own, leaving the kernel's stack free
+    // for the program's initial stack to be rewritten in place (a script's
+    // interpreter adds arguments, which moves it down). Its own mapping,
+    // not the kernel's stack grown further, so that a tight address-space
+    // limit ends in a message rather than a fault.
+    let stack = match sys::mmap(
+        0,
+        BOOT_STACK,
+        sys::PROT_READ | sys::PROT_WRITE,
+        sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
+        -1,
+        0,
+    ) {
+        Ok(p) => p,
+        Err(_) => {
+            let msg = b"shimld: cannot allocate memory for its stack\n";
+            let _ = sys::write(2, core::slice::from_raw_parts(msg.as_ptr(), msg.len()));
+            sys::exit_group(127)
+        }
+    };
+    // A guard page below it turns an overflow into a fault.
+    let _ = sys::mprotect(stack, sys::PAGE, sys::PROT_NONE);
     asm!(
         "mov rsp, {top}",
         "call {main}",
         "ud2",
-        top = in(reg) (sp as usize - STACK_GAP) & !15,
+        top = in(reg) stack + BOOT_STACK,
         main = sym main,
         in("rdi") sp,
         in("rsi") base,
@@ -154,8 +192,8 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
     )
 }
 
-/// Room below the program's initial stack for rewriting it.
-const STACK_GAP: usize = 64 * 1024;
+/// The size of shimld's own stack.
+const BOOT_STACK: usize = 1 << 20;
 
 // ---------------------------------------------------------------------------
 // 2. Who started us, and with what.
@@ -291,7 +329,8 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         .library_path
         .or_else(|| st.getenv(b"LD_LIBRARY_PATH").filter(|p| !p.is_empty()))
         .map(|p| search::split_dirs(p, b":;", exe_origin.as_deref(), &tokens))
-        .unwrap_or_default();
+        .unwrap_or(Ok(Vec::new()))
+        .unwrap_or_else(|what| loader::fail(&prog.name, &Error::load(b"LD_LIBRARY_PATH", what)));
     let cache_bytes = if opts.inhibit_cache { None } else { map_file(&rt::root::inside(search::LD_SO_CACHE)) };
     let cache = cache_bytes.and_then(|b| Cache::parse(b).ok());
     let mut cfg = Config::host(library_path, cache, tokens, cwd, &interp);
@@ -904,14 +943,13 @@ fn load_preloads(c: &mut Closure<Box<Object>>, host: &mut RtHost, cfg: &Config, 
 }
 
 fn closure_error(c: &Closure<Box<Object>>, e: closure::Error) -> Error {
-    let _ = c;
     match e {
         closure::Error::NotFound { name, skipped: Some(why), .. } => Error::Load { name, what: why, errno: None },
         closure::Error::NotFound { name, skipped: None, .. } => {
             Error::Load { name, what: "cannot open shared object file", errno: Some(sys::Errno(sys::ENOENT)) }
         }
         closure::Error::Bad { path, what } => Error::load(&path, what),
-        closure::Error::TooMany => Error::load(b"shimld", "too many objects"),
+        closure::Error::TooMany => Error::load(&c.nodes[0].path, "needs more than 4096 objects"),
     }
 }
 

@@ -128,8 +128,12 @@ pub fn expand(entry: &[u8], origin: Option<&[u8]>, t: &Tokens) -> Option<Vec<u8>
 
 /// Splits a search path (`:`-separated; LD_LIBRARY_PATH also takes `;`) into
 /// directories, expanding tokens. An empty entry means the current directory.
-pub fn split_dirs(list: &[u8], seps: &[u8], origin: Option<&[u8]>, t: &Tokens) -> Vec<Vec<u8>> {
+pub fn split_dirs(list: &[u8], seps: &[u8], origin: Option<&[u8]>, t: &Tokens) -> Result<Vec<Vec<u8>>, &'static str> {
+    if list.split(|c| seps.contains(c)).nth(MAX_SEARCH_DIRS).is_some() {
+        return Err(TOO_MANY_DIRS);
+    }
     let mut dirs = Vec::new();
+    let mut seen = alloc::collections::BTreeSet::new();
     for entry in list.split(|c| seps.contains(c)) {
         let Some(mut d) = expand(entry, origin, t) else {
             continue;
@@ -142,12 +146,18 @@ pub fn split_dirs(list: &[u8], seps: &[u8], origin: Option<&[u8]>, t: &Tokens) -
         if d.is_empty() {
             d.push(b'.');
         }
-        if !dirs.contains(&d) {
+        if seen.insert(d.clone()) {
             dirs.push(d);
         }
     }
-    dirs
+    Ok(dirs)
 }
+
+/// The most entries one search path (LD_LIBRARY_PATH, an RPATH or RUNPATH)
+/// may have.
+pub const MAX_SEARCH_DIRS: usize = 4096;
+/// The error for a longer one.
+pub const TOO_MANY_DIRS: &str = "search path has more than 4096 entries";
 
 /// The directory part of `path`, as ld.so computes an object's origin: a
 /// relative path is taken from `cwd` (which is not normalised, so `./a.out`
@@ -225,7 +235,7 @@ mod tests {
     #[test]
     fn dirs() {
         let t = Tokens::default();
-        let d = split_dirs(b"/a/::/b/;/c", b":;", None, &t);
+        let d = split_dirs(b"/a/::/b/;/c", b":;", None, &t).unwrap();
         assert_eq!(d, [b"/a".to_vec(), b".".to_vec(), b"/b".to_vec(), b"/c".to_vec()]);
     }
 

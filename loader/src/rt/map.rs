@@ -10,7 +10,18 @@ use alloc::vec::Vec;
 use shimld::elf::{self, Ehdr, Phdr, PhdrList, PF_R, PF_W, PF_X, PT_LOAD};
 
 /// The most bytes one object may map (a bound against hostile memsz).
-pub const MAX_MAP: u64 = 1 << 40;
+pub const MAX_MAP: u64 = 1 << 36;
+/// The most bytes all the objects shimld maps may span together.
+pub const MAX_TOTAL_MAP: usize = 1 << 38;
+
+/// What the objects shimld mapped span now (see `map_segments`, `unmapped`).
+static MAPPED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Accounts for `len` bytes of an object being unmapped.
+pub fn unmapped(len: usize) {
+    MAPPED
+        .fetch_sub(len.min(MAPPED.load(core::sync::atomic::Ordering::Relaxed)), core::sync::atomic::Ordering::Relaxed);
+}
 
 /// An open ELF file whose headers have been read and checked.
 pub struct ElfFile {
@@ -265,7 +276,7 @@ pub fn check_loads(phdrs: &[Phdr], file_size: Option<u64>) -> Result<Span, MapEr
     }
     let s = span.ok_or(MapError::Bad("object has no loadable segments"))?;
     if s.hi - s.lo > MAX_MAP {
-        return Err(MapError::Bad("object is too large to map"));
+        return Err(MapError::Bad("object is too large to map (over 64 GiB)"));
     }
     Ok(s)
 }
@@ -286,6 +297,9 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
     let lo = page_down(span.lo as usize);
     let hi = page_up(span.hi as usize);
     let len = hi - lo;
+    if MAPPED.load(core::sync::atomic::Ordering::Relaxed) + len > MAX_TOTAL_MAP {
+        return Err(MapError::Bad("the loaded objects would span more than 256 GiB"));
+    }
     let fixed = f.ehdr.e_type == elf::ET_EXEC;
     let align = (span.max_align as usize).max(PAGE);
     // Reserve the whole span first, so the segments land together and the
@@ -346,6 +360,7 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
         let _ = unsafe { sys::munmap(m.start, len) };
         return Err(e);
     }
+    MAPPED.fetch_add(len, core::sync::atomic::Ordering::Relaxed);
     Ok(m)
 }
 

@@ -240,6 +240,9 @@ impl Object {
     pub unsafe fn unmap(&mut self) {
         if self.owned {
             let _ = super::sys::munmap(self.map_start, self.map_end - self.map_start);
+            if !self.view {
+                map::unmapped(self.map_end - self.map_start);
+            }
             self.owned = false;
         }
         self.syms = SymTab::empty(&[]);
