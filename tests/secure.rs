@@ -46,6 +46,11 @@ fn hostile_env(dir: &Path) -> Vec<(String, String)> {
         ("SHIMLD_DEBUG".into(), "all".into()),
         ("SHIMLD_DEBUG_OUTPUT".into(), dir.join("trace").display().to_string()),
         ("KEPT".into(), "1".into()),
+        // LD_AUDIT loading an object into a privileged program (the
+        // CVE-2010-3856 family), and the shape of CVE-2023-4911's
+        // GLIBC_TUNABLES (glibc's ld.so parses it; shimld only passes it).
+        ("LD_AUDIT".into(), dir.join("evil/libpre.so").display().to_string()),
+        ("GLIBC_TUNABLES".into(), format!("glibc.malloc.mxfast=glibc.malloc.mxfast={}", "A".repeat(4000))),
     ]
 }
 
@@ -70,7 +75,14 @@ fn privileged_programs_run_in_secure_mode() {
         let native = run(&dir, &[native_prog.to_str().unwrap()], &env);
         // The reference really is glibc's secure mode.
         assert_eq!(native.status, Some(0), "{}", native.stderr);
-        for line in ["libsec: trusted", "LD_LIBRARY_PATH=(unset)", "LD_PRELOAD=(unset)", "TMPDIR=(unset)", "KEPT=1"] {
+        for line in [
+            "libsec: trusted",
+            "LD_LIBRARY_PATH=(unset)",
+            "LD_PRELOAD=(unset)",
+            "LD_AUDIT=(unset)",
+            "TMPDIR=(unset)",
+            "KEPT=1",
+        ] {
             assert!(native.stdout.contains(line), "native {what} run lacks {line:?}:\n{}", native.stdout);
         }
         assert!(!native.stdout.contains("preloaded object ran"));

@@ -601,6 +601,30 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
             loader::fail(&prog, &Error::load(path, "ld.so did not load this core object"));
         };
         ld.objs[i].glibc_map = map;
+        // The file ld.so mapped must be the one shimld read (it was opened
+        // again by path): the same program headers, at the same place.
+        // SAFETY: a link_map's public fields, and the object's first page,
+        // which holds its headers when its first segment maps offset 0.
+        let same = unsafe {
+            let lm = &*(map as *const LinkMap);
+            let o = &ld.objs[i];
+            let dyn_ok = o.dynamic.is_none_or(|d| lm.l_ld == base.wrapping_add(d.p_vaddr as usize));
+            let first = o.phdrs.iter().find(|p| p.p_type == elf::PT_LOAD);
+            let headers_ok = match first {
+                Some(p) if p.p_offset == 0 && p.p_filesz as usize >= elf::EHDR_SIZE => {
+                    let eh = &*((base.wrapping_add(p.p_vaddr as usize)) as *const elf::Ehdr);
+                    let at = base.wrapping_add(p.p_vaddr as usize).wrapping_add(eh.e_phoff as usize);
+                    eh.e_phnum as usize == o.phdrs.len()
+                        && (eh.e_phoff as usize).saturating_add(o.phdrs.len() * elf::PHDR_SIZE) <= p.p_filesz as usize
+                        && core::slice::from_raw_parts(at as *const elf::Phdr, o.phdrs.len()) == &o.phdrs[..]
+                }
+                _ => true,
+            };
+            dyn_ok && headers_ok
+        };
+        if !same {
+            loader::fail(&prog, &Error::load(&ld.objs[i].path, "file changed while loading"));
+        }
         // SAFETY: ld.so mapped this object at `base` for good.
         if let Err(e) = unsafe { ld.objs[i].rebase(Kind::Core, base) } {
             loader::fail(&prog, &Error::load(&ld.objs[i].path, e));
