@@ -74,6 +74,9 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
 /// The entry point. Nothing may touch a global that holds an address until
 /// `boot` has applied shimld's own relocations, so the addresses it needs
 /// are taken PC-relatively here.
+///
+/// # Safety
+/// Only the kernel enters here, with the process's initial stack.
 #[unsafe(naked)]
 #[no_mangle]
 pub unsafe extern "C" fn _start() -> ! {
