@@ -881,11 +881,18 @@ fn make_stack_executable<'a>(mut objs: impl Iterator<Item = &'a Object>, st: &St
 // ---------------------------------------------------------------------------
 // 4. The closure.
 
+/// The current directory (once: the process's, before the program runs).
 fn getcwd() -> Option<Vec<u8>> {
-    let mut buf = alloc::vec![0u8; 4096];
-    let n = sys::getcwd(&mut buf).ok()?;
-    buf.truncate(n);
-    Some(buf)
+    static CWD: core::sync::atomic::AtomicPtr<Option<Vec<u8>>> =
+        core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+    // SAFETY: set once, from a leaked box, during single-threaded start-up.
+    if let Some(c) = unsafe { CWD.load(Ordering::Acquire).as_ref() } {
+        return c.clone();
+    }
+    let mut buf = [0u8; 4096];
+    let cwd = sys::getcwd(&mut buf).ok().map(|n| buf[..n].to_vec());
+    CWD.store(Box::into_raw(Box::new(cwd.clone())), Ordering::Release);
+    cwd
 }
 
 fn proc_self_exe_dir() -> Option<Vec<u8>> {

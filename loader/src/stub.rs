@@ -81,10 +81,9 @@ struct Buf {
 
 impl Buf {
     fn align(&mut self, a: usize) -> usize {
-        while self.bytes.len() % a != 0 {
-            self.bytes.push(0);
-        }
-        self.bytes.len()
+        let to = self.bytes.len().div_ceil(a) * a;
+        self.bytes.resize(to, 0);
+        to
     }
     fn put<T: elf::Pod>(&mut self, v: &T) -> usize {
         let at = self.bytes.len();

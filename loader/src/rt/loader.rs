@@ -471,12 +471,37 @@ impl Loader {
             }
             None
         };
-        let scope = self.scope_of(scope);
-        let candidates = scope.iter().filter(|&&i| !self.objs[i].removed.load(Ordering::Acquire)).map(|&i| {
+        let candidate = |i: usize| {
             let o = &self.objs[i];
-            bind::Candidate { idx: i, syms: &o.syms, exec: o.kind == Kind::Exec }
-        });
-        let (i, j) = bind::first_definition(candidates, &mut n, &want, class, self.dynamic_weak, visit)?;
+            (!o.removed.load(Ordering::Acquire)).then(|| bind::Candidate {
+                idx: i,
+                syms: &o.syms,
+                exec: o.kind == Kind::Exec,
+            })
+        };
+        // Most lookups search the global scope alone: no list to build.
+        let plain = match scope {
+            Scope::Of(f) => {
+                let o = &self.objs[f];
+                !(o.d.symbolic && o.kind != Kind::Exec) && o.local_scope.is_empty()
+            }
+            _ => false,
+        };
+        let found = if plain {
+            let order = self.scope.iter().copied().filter_map(candidate);
+            bind::first_definition(order, &mut n, &want, class, self.dynamic_weak, visit)
+        } else {
+            let order = self.scope_of(scope);
+            bind::first_definition(
+                order.into_iter().filter_map(candidate),
+                &mut n,
+                &want,
+                class,
+                self.dynamic_weak,
+                visit,
+            )
+        };
+        let (i, j) = found?;
         Some(Def { obj: i, sym: Some(&self.objs[i].syms.syms[j as usize]) })
     }
 

@@ -253,9 +253,15 @@ pub fn with_path<T>(path: &[u8], f: impl FnOnce(*const u8) -> Result<T>) -> Resu
     if path.len() >= MAX || path.contains(&0) {
         return Err(Errno(ENAMETOOLONG));
     }
-    let mut buf = [0u8; MAX];
-    buf[..path.len()].copy_from_slice(path);
-    f(buf.as_ptr())
+    // Not cleared first: only the path and its NUL are read.
+    let mut buf = core::mem::MaybeUninit::<[u8; MAX]>::uninit();
+    let p = buf.as_mut_ptr() as *mut u8;
+    // SAFETY: path.len() < MAX, so the path and its NUL fit in the buffer.
+    unsafe {
+        core::ptr::copy_nonoverlapping(path.as_ptr(), p, path.len());
+        *p.add(path.len()) = 0;
+    }
+    f(p)
 }
 
 pub fn open(path: &[u8], flags: usize, mode: usize) -> Result<i32> {
