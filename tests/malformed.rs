@@ -383,6 +383,8 @@ fn variants(exe: &Elf, lib: &Elf) -> Vec<Variant> {
         // GNU hash table.
         let gnu: &[(&str, Expect, usize, u32)] = &[
             ("GNU hash with 2^31 buckets", Reject, 0, 0x8000_0000),
+            // Found by the symtab fuzz target: a division by zero buckets.
+            ("GNU hash with no buckets", Any, 0, 0),
             ("GNU hash symbol offset past the symbols", Any, 4, 0x00ff_ffff),
             ("GNU hash with a huge Bloom filter", Reject, 8, 0x0fff_ffff),
             ("GNU hash with no Bloom filter", Any, 8, 0),

@@ -341,8 +341,8 @@ impl<'a> SymTab<'a> {
                 return None;
             }
             let word = g.bloom[((h / 64) % nwords) as usize];
-            let mask = (1u64 << (h % 64)) | (1u64 << ((h >> g.shift) % 64));
-            if word & mask != mask {
+            let mask = (1u64 << (h % 64)) | (1u64 << (h.wrapping_shr(g.shift) % 64));
+            if word & mask != mask || g.buckets.is_empty() {
                 return None;
             }
             let mut i = *g.buckets.get((h % g.buckets.len() as u32) as usize)?;
@@ -357,7 +357,7 @@ impl<'a> SymTab<'a> {
                 if c & 1 != 0 {
                     break;
                 }
-                i += 1;
+                i = i.checked_add(1)?;
             }
         } else if let Some(s) = &self.sysv {
             let h = sysv;
@@ -469,7 +469,7 @@ fn gnu_table<'a>(image: &Image<'a>, addr: u64) -> Result<(GnuHash<'a>, u64), Sym
             if c & 1 != 0 {
                 break;
             }
-            i += 1;
+            i = i.checked_add(1).ok_or(SymError::BadHash)?;
         }
         i as u64 + 1
     };
