@@ -73,6 +73,12 @@ pub struct Layout {
     /// Index of the DT_DEBUG entry in the dynamic section.
     pub debug_index: usize,
     pub tls_image: usize,
+    /// The symbols (after the null one) and the COPY relocations, whose
+    /// values are addresses relative to the stub (see `rebase`).
+    pub symtab: usize,
+    pub nsyms: usize,
+    pub rela: usize,
+    pub nrela: usize,
 }
 
 struct Buf {
@@ -118,6 +124,28 @@ impl Strings {
 }
 
 const PHNUM_MAX: usize = 6;
+
+/// Moves a stub built for `from` to `to`: what `build(spec, to)` would
+/// give (the entry point, the symbol values and the COPY relocations'
+/// offsets are the only addresses in it).
+pub fn rebase(bytes: &mut [u8], lay: &Layout, from: usize, to: usize) {
+    let delta = (from as u64).wrapping_sub(to as u64);
+    let mut add = |at: usize| {
+        if let Some(b) = bytes.get_mut(at..at + 8) {
+            let v = u64::from_le_bytes(b.try_into().unwrap_or([0; 8])).wrapping_add(delta);
+            b.copy_from_slice(&v.to_le_bytes());
+        }
+    };
+    // e_entry, each symbol's st_value (after the null symbol), each
+    // relocation's r_offset.
+    add(24);
+    for i in 1..lay.nsyms {
+        add(lay.symtab + 24 * i + 8);
+    }
+    for i in 0..lay.nrela {
+        add(lay.rela + 24 * i);
+    }
+}
 
 /// Builds the stub for loading at `base`. Addresses in `spec` are absolute;
 /// the stub stores them relative to `base` (wrapping), which is what ld.so
@@ -185,6 +213,8 @@ pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
         });
     }
     let nsyms = spec.exports.len() + 1;
+    lay.symtab = symtab_off;
+    lay.nsyms = nsyms;
 
     // SysV hash table.
     let hash_off = b.align(8);
@@ -240,6 +270,8 @@ pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
         });
     }
     let rela_size = b.bytes.len() - rela_off;
+    lay.rela = rela_off;
+    lay.nrela = spec.copies.len();
 
     let init_off = b.put(&(spec.init as u64));
     let fini_off = b.put(&(spec.fini as u64));
@@ -385,6 +417,10 @@ mod tests {
         let base = 0x4000_0000;
         let (bytes, lay) = build(&spec, base);
         assert_eq!(bytes.len(), lay.size);
+        // Built elsewhere and moved: the same bytes.
+        let (mut moved, lay0) = build(&spec, 0x1234_5000);
+        rebase(&mut moved, &lay0, 0x1234_5000, base);
+        assert!(moved == bytes, "rebase differs from building in place");
         let eh = elf::check_header(&bytes).unwrap();
         let ph = elf::phdrs_at(&eh, &bytes, 0).unwrap();
         assert_eq!(eh.e_entry, 0x3000_0000);

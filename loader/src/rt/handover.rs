@@ -401,7 +401,9 @@ pub fn start(
         tls: tls.map(|(t, _, _)| t),
         exec_stack: ld.objs.iter().enumerate().any(|(i, o)| !core[i] && o.exec_stack),
     };
-    let (_, lay0) = stub::build(&spec, 0);
+    // Built once, for address 0, then moved to where its mapping lands.
+    let (mut bytes, layout) = stub::build(&spec, 0);
+    let lay0 = layout;
     let align = spec.tls.as_ref().map_or(sys::PAGE, |t| t.align.max(sys::PAGE));
     // SAFETY: a fresh private mapping for the stub, kept for the process.
     let mem = match unsafe {
@@ -414,7 +416,7 @@ pub fn start(
         ),
     };
     let stub_base = round_up(mem, align);
-    let (bytes, layout) = stub::build(&spec, stub_base);
+    stub::rebase(&mut bytes, &layout, 0, stub_base);
     // SAFETY: the mapping holds lay0.size (= bytes.len()) bytes from stub_base.
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), stub_base as *mut u8, bytes.len()) };
     if tls_off.is_some() {
