@@ -44,8 +44,9 @@ pub struct Copy {
 pub struct Tls {
     pub memsz: usize,
     pub align: usize,
-    /// The initialisation image (its length is p_filesz).
-    pub image: Vec<u8>,
+    /// The length of the initialisation image (p_filesz). The stub leaves
+    /// it zero: the caller copies the blocks' data into the loaded stub.
+    pub filesz: usize,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -66,6 +67,9 @@ pub struct Spec {
 /// Where things are in a built stub (offsets from its start).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Layout {
+    /// The stub's size in memory. The bytes built are its start; the rest
+    /// (the TLS image) is zero, so a fresh mapping need not be written
+    /// there (each page written is a page fault at start-up).
     pub size: usize,
     pub phdr: usize,
     pub phnum: usize,
@@ -317,8 +321,7 @@ pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
     let mut tls_phdr = None;
     if let Some(t) = &spec.tls {
         let align = t.align.max(1);
-        let at = b.align(align.max(64));
-        b.put_bytes(&t.image);
+        let at = b.bytes.len().div_ceil(align.max(64)) * align.max(64);
         lay.tls_image = at;
         tls_phdr = Some(Phdr {
             p_type: elf::PT_TLS,
@@ -326,12 +329,13 @@ pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
             p_offset: at as u64,
             p_vaddr: at as u64,
             p_paddr: at as u64,
-            p_filesz: t.image.len() as u64,
+            p_filesz: t.filesz as u64,
             p_memsz: t.memsz as u64,
             p_align: align as u64,
         });
     }
-    let size = b.align(4096);
+    let tls_end = spec.tls.as_ref().map_or(0, |t| lay.tls_image + t.filesz);
+    let size = b.bytes.len().max(tls_end).div_ceil(4096) * 4096;
     lay.size = size;
 
     // Program headers and the ELF header, now that the sizes are known.
@@ -411,16 +415,19 @@ mod tests {
             entry: 0x7000_0000,
             init: 0x7000_0010,
             fini: 0x7000_0020,
-            tls: Some(Tls { memsz: 256, align: 64, image: alloc::vec![7; 16] }),
+            tls: Some(Tls { memsz: 256, align: 64, filesz: 16 }),
             exec_stack: false,
         };
         let base = 0x4000_0000;
         let (bytes, lay) = build(&spec, base);
-        assert_eq!(bytes.len(), lay.size);
+        assert!(bytes.len() <= lay.tls_image && lay.tls_image + 16 <= lay.size && lay.size % 4096 == 0);
         // Built elsewhere and moved: the same bytes.
         let (mut moved, lay0) = build(&spec, 0x1234_5000);
         rebase(&mut moved, &lay0, 0x1234_5000, base);
         assert!(moved == bytes, "rebase differs from building in place");
+        // As loaded: the rest of the mapping is zero.
+        let mut bytes = bytes;
+        bytes.resize(lay.size, 0);
         let eh = elf::check_header(&bytes).unwrap();
         let ph = elf::phdrs_at(&eh, &bytes, 0).unwrap();
         assert_eq!(eh.e_entry, 0x3000_0000);

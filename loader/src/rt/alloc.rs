@@ -2,9 +2,12 @@
 //!
 //! shimld shares the process with the program and its libc, so it cannot use
 //! the program's heap or `brk`. Blocks up to 64 KiB come from power-of-two
-//! size classes carved out of private anonymous mappings, with a free list
-//! per class (start-up then makes one mapping, not one per table); larger
-//! blocks are mappings of their own, grown with `mremap`.
+//! size classes carved, packed one after the other, out of private anonymous
+//! mappings, with a free list per class (start-up then makes one mapping,
+//! not one per table); the last block carved grows where it is (a growing
+//! vector is neither copied nor spread over fresh pages: every page touched
+//! is a page fault, the largest cost of a short start-up). Larger blocks are
+//! mappings of their own, grown with `mremap`.
 //! A spin lock makes it safe to use from any thread (the lazy-binding
 //! resolver and, later, `dlopen` run on program threads).
 
@@ -70,17 +73,20 @@ fn big_len(size: usize) -> usize {
 }
 
 impl Heap {
-    fn alloc_small(&mut self, c: usize) -> *mut u8 {
+    /// A block of class `c` aligned to `align` (at most the class size).
+    fn alloc_small(&mut self, c: usize, align: usize) -> *mut u8 {
+        // Free blocks are only known to be 16-aligned.
         let head = self.free[c];
-        if !head.is_null() {
+        if !head.is_null() && align <= 1 << MIN_SHIFT {
             // SAFETY: free blocks store the next pointer in their first word.
             self.free[c] = unsafe { *(head as *mut *mut u8) };
             return head;
         }
         let size = 1usize << (c + MIN_SHIFT);
-        // Blocks of a class are aligned to their size: chunks are page
-        // aligned and the bump pointer is rounded up to the size.
-        let mut start = (self.bump + size - 1) & !(size - 1);
+        // Blocks are packed (aligned only as asked, at least to 16), so that
+        // start-up touches as few fresh pages as it can.
+        let align = align.max(1 << MIN_SHIFT);
+        let mut start = (self.bump + align - 1) & !(align - 1);
         if start + size > self.end {
             // SAFETY: a fresh private anonymous mapping, owned by the heap.
             let Ok(p) = (unsafe {
@@ -96,6 +102,18 @@ impl Heap {
         start as *mut u8
     }
 
+    /// Grows the block at `p` from class `a` to class `b` where it is, if it
+    /// is the last block carved and the chunk has room.
+    fn grow_in_place(&mut self, p: *mut u8, a: usize, b: usize) -> bool {
+        let (old, new) = (1usize << (a + MIN_SHIFT), 1usize << (b + MIN_SHIFT));
+        let p = p as usize;
+        if p + old != self.bump || p + new > self.end {
+            return false;
+        }
+        self.bump = p + new;
+        true
+    }
+
     fn free_small(&mut self, p: *mut u8, c: usize) {
         // SAFETY: p is a block of class c (at least 16 bytes) no longer in use.
         unsafe { *(p as *mut *mut u8) = self.free[c] };
@@ -106,7 +124,7 @@ impl Heap {
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match class_of(&layout) {
-            Some(c) => self.with(|h| h.alloc_small(c)),
+            Some(c) => self.with(|h| h.alloc_small(c, layout.align())),
             None if layout.align() <= sys::PAGE => {
                 // SAFETY: a fresh private anonymous mapping.
                 match sys::mmap(
@@ -139,6 +157,7 @@ unsafe impl GlobalAlloc for Allocator {
         let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
         match (class_of(&layout), class_of(&new_layout)) {
             (Some(a), Some(b)) if a == b => ptr,
+            (Some(a), Some(b)) if b > a && self.with(|h| h.grow_in_place(ptr, a, b)) => ptr,
             (None, None) => {
                 let (old, new) = (big_len(layout.size()), big_len(new_size));
                 if old == new {

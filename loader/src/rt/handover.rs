@@ -138,7 +138,6 @@ fn tls_layout(ld: &mut Loader, core: &[bool]) -> Option<(stub::Tls, usize, usize
         round_up(t.memsz.wrapping_sub(fb), t.align).wrapping_add(fb)
     });
     let off1 = round_up(off_p + r, align);
-    let mut image = Vec::new();
     for &(i, at) in &libs {
         let t = ld.objs[i].tls.as_mut().unwrap();
         t.modid = 1;
@@ -152,16 +151,12 @@ fn tls_layout(ld: &mut Loader, core: &[bool]) -> Option<(stub::Tls, usize, usize
     }
     // The image covers every block's initialised data and the reserve (so
     // that objects loaded later can put theirs there); the rest is zero.
-    image.resize(r, 0);
-    for o in ld.objs.iter() {
-        if let Some(t) = o.tls.filter(|t| t.modid == 1 && t.filesz > 0) {
-            let end = t.block_off + t.filesz;
-            if image.len() < end {
-                image.resize(end, 0);
-            }
-        }
-    }
-    Some((stub::Tls { memsz: off1, align, image }, off1, reserve))
+    let filesz = ld
+        .objs
+        .iter()
+        .filter_map(|o| o.tls.filter(|t| t.modid == 1 && t.filesz > 0).map(|t| t.block_off + t.filesz))
+        .fold(r, usize::max);
+    Some((stub::Tls { memsz: off1, align, filesz }, off1, reserve))
 }
 
 /// Copies each TLS block's initial data into `dst` (the stub's image, or
@@ -417,7 +412,8 @@ pub fn start(
     };
     let stub_base = round_up(mem, align);
     stub::rebase(&mut bytes, &layout, 0, stub_base);
-    // SAFETY: the mapping holds lay0.size (= bytes.len()) bytes from stub_base.
+    // SAFETY: the mapping holds lay0.size bytes from stub_base, and the bytes
+    // built are the stub's start (the rest, its TLS image, stays zero).
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), stub_base as *mut u8, bytes.len()) };
     if tls_off.is_some() {
         fill_tls(&ld.objs, (stub_base + layout.tls_image) as *mut u8);

@@ -75,9 +75,23 @@ impl Stack {
     }
 
     /// The value of environment variable `name`.
+    ///
+    /// Each entry is compared only as far as `name` goes: the length of
+    /// every entry (LS_COLORS, PATH) is not measured on each call.
     pub fn getenv(&self, name: &[u8]) -> Option<&'static [u8]> {
-        (0..self.envc).map(|i| self.env(i)).find_map(|e| {
-            (e.len() > name.len() && e.starts_with(name) && e[name.len()] == b'=').then(|| &e[name.len() + 1..])
+        (0..self.envc).find_map(|i| {
+            // SAFETY: i < envc; each entry is a NUL-terminated string of the
+            // initial stack. The walk stops at the first byte that differs
+            // from `name` (a NUL differs from every byte of a name that has
+            // none), so it never reads past the entry's terminator.
+            unsafe {
+                let e = *self.envp.add(i);
+                if e.is_null() || name.contains(&0) {
+                    return None;
+                }
+                let same = name.iter().enumerate().all(|(k, &b)| *e.add(k) == b);
+                (same && *e.add(name.len()) == b'=').then(|| cstr(e.add(name.len() + 1)))
+            }
         })
     }
 
