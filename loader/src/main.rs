@@ -1166,6 +1166,10 @@ pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
         ld.bindcache = rt::bindcache::Cache::open(dir, k, ld.objs.len());
     }
     let hit = ld.bindcache.is_some();
+    if ld.probes.len() == 0 {
+        ld.probes = rt::append::AppendVec::with_capacity(rt::loader::MAX_PROBES);
+    }
+    ld.index_scope();
     // The bindings for the cache file: every object's on a miss; on a hit,
     // those of objects whose references the cache did not answer.
     stats.record_all = key.is_some() && !hit;

@@ -312,6 +312,12 @@ impl<'a> SymTab<'a> {
 
     /// Finds the definition of `name` in this object that satisfies `want`,
     /// by symbol index. Local symbols are not definitions.
+    /// The GNU hash table's Bloom filter and its second shift, if there is
+    /// a table.
+    pub fn bloom(&self) -> Option<(&'a [u64], u32)> {
+        self.gnu.as_ref().map(|g| (g.bloom, g.shift))
+    }
+
     pub fn lookup(&self, name: &mut Name, want: &Want) -> Option<u32> {
         let sysv = if self.gnu.is_none() && self.sysv.is_some() { name.sysv() } else { 0 };
         let name = &*name;

@@ -573,6 +573,7 @@ fn make_global(ld: &Loader, root: usize) {
             ld.scope.push(i);
         }
     }
+    ld.index_scope();
 }
 
 fn fail_open(ld: &Loader, st: &mut DlState, start: usize, e: &closure::Error) {
@@ -617,6 +618,7 @@ fn unload(ld: &'static Loader, st: &mut DlState, objs: &[usize]) {
         n.missing = true;
         n.names.clear();
         n.id = None;
+        ld.unindex(i);
         if o.kind != Kind::Core {
             debug!(cat::FILES, "file={} [0];  destroying link map", B(&o.path));
             // SAFETY: the object is removed from every scope; its code and

@@ -11,7 +11,7 @@ use super::tls;
 use crate::debug;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use shimld::bind;
 use shimld::closure::{FileId, Host, Meta, OpenError, Trace};
 use shimld::elf::{self, Sym};
@@ -189,6 +189,53 @@ pub struct Loader {
     pub cache_dir: Option<Vec<u8>>,
     /// The resolution cache that matched this start-up, while relocating.
     pub bindcache: Option<super::bindcache::Cache>,
+    /// The Bloom filters of the global scope's objects, entry k for
+    /// `scope[k]` (see `index_scope`); empty until relocation starts.
+    pub probes: AppendVec<Probe>,
+}
+
+/// One global-scope object's Bloom filter, kept in one contiguous list: a
+/// lookup walks the whole scope, and rejecting an object from here touches
+/// one cache line for several objects instead of each object's own
+/// structures (half of a cache-free start-up's lookup time).
+pub struct Probe {
+    obj: u32,
+    shift: u32,
+    /// The filter's word count less one (a power of two).
+    mask: u32,
+    words: usize,
+    /// SKIPPABLE or DEAD.
+    flags: AtomicU8,
+}
+
+/// A rejected name means the object is passed over without a look.
+const SKIPPABLE: u8 = 1;
+/// The object was unloaded: always passed over (as a removed object is).
+const DEAD: u8 = 2;
+
+/// How many global-scope objects `probes` covers (a larger scope is
+/// searched without it past this).
+pub const MAX_PROBES: usize = 2048;
+
+impl Probe {
+    /// Whether object `obj` can be passed over for a name of GNU hash `h`
+    /// without changing the outcome of a lookup.
+    #[inline]
+    fn passes_over(&self, obj: usize, h: u32) -> bool {
+        let f = self.flags.load(Ordering::Acquire);
+        if f & DEAD != 0 {
+            return true;
+        }
+        if f & SKIPPABLE == 0 || self.obj as usize != obj {
+            return false;
+        }
+        // SAFETY: `words` is the object's filter of mask + 1 words, mapped
+        // while the object is not DEAD (checked above; unloading marks it
+        // before unmapping).
+        let word = unsafe { *(self.words as *const u64).add(((h / 64) & self.mask) as usize) };
+        let bits = (1u64 << (h % 64)) | (1u64 << (h.wrapping_shr(self.shift) % 64));
+        word & bits != bits
+    }
 }
 
 /// The loader state, published for the lazy-binding resolver and the fini
@@ -230,6 +277,7 @@ impl Loader {
             vdso: None,
             cache_dir: None,
             bindcache: None,
+            probes: AppendVec::with_capacity(0),
             dl: super::lock::RecursiveMutex::new(None),
         }
     }
@@ -488,7 +536,17 @@ impl Loader {
             _ => false,
         };
         let found = if plain {
-            let order = self.scope.iter().copied().filter_map(candidate);
+            // Objects whose Bloom filter rejects the name are passed over
+            // from the contiguous index (not while tracing: the trace names
+            // every object searched, as ld.so's does).
+            let h = n.gnu;
+            let fast = !trace && self.probes.len() >= self.scope.len();
+            let order = self.scope.iter().copied().enumerate().filter_map(|(k, i)| {
+                if fast && self.probes.get(k).is_some_and(|p| p.passes_over(i, h)) {
+                    return None;
+                }
+                candidate(i)
+            });
             bind::first_definition(order, &mut n, &want, class, self.dynamic_weak, visit)
         } else {
             let order = self.scope_of(scope);
@@ -503,6 +561,35 @@ impl Loader {
         };
         let (i, j) = found?;
         Some(Def { obj: i, sym: Some(&self.objs[i].syms.syms[j as usize]) })
+    }
+
+    /// Extends `probes` to the whole global scope. Only objects outside
+    /// the glibc core are ever passed over (the core's dl* overrides are
+    /// decided as the search reaches it, and its mapping moves in the
+    /// handover); so this may run once every other object is mapped where
+    /// it stays. Appends must be serialised as the scope's are.
+    pub fn index_scope(&self) {
+        for k in self.probes.len()..self.scope.len() {
+            let Some(&i) = self.scope.get(k) else { break };
+            let o = &self.objs[i];
+            let filter = o.syms.bloom().filter(|(w, _)| w.len().is_power_of_two() && w.len() <= u32::MAX as usize);
+            let (words, shift, mask, flags) = match filter {
+                Some((w, shift)) if !matches!(o.kind, Kind::Core | Kind::Rtld) => {
+                    (w.as_ptr() as usize, shift, (w.len() - 1) as u32, SKIPPABLE)
+                }
+                _ => (0, 0, 0, 0),
+            };
+            if !self.probes.push(Probe { obj: i as u32, shift, mask, words, flags: AtomicU8::new(flags) }) {
+                break;
+            }
+        }
+    }
+
+    /// Marks object `i` unloaded in `probes` (before it is unmapped).
+    pub fn unindex(&self, i: usize) {
+        for p in self.probes.iter().filter(|p| p.obj as usize == i) {
+            p.flags.store(DEAD, Ordering::Release);
+        }
     }
 
     /// The main program (always object 0).
