@@ -37,6 +37,7 @@ features!(
     allocators,
     cache,
     malformed,
+    relro_copy,
 );
 
 /// Every folder of testprogs/ with a `cases` file has its test above.
@@ -53,4 +54,22 @@ fn every_feature_has_a_test() {
         }
     }
     assert!(missing.is_empty(), "testprogs without a test in tests/features.rs: {missing:?}");
+}
+
+/// testprogs/relro_copy goes the way it is there for: the library's 4 MiB
+/// RELRO range is read into anonymous memory (the differential test above
+/// checks that every entry is right and that the ranges end read-only).
+/// The program's own range is read too, but before tracing starts (whether
+/// SHIMLD_DEBUG applies depends on the program's set-ID bits).
+#[test]
+fn relro_copy_reads_large_ranges() {
+    let out = common::build_testprog("relro_copy");
+    let run = common::run_in(
+        &out,
+        &[common::shimld().display().to_string(), "./relro-main".into()],
+        &[("SHIMLD_DEBUG".into(), "files".into())],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    let reads = run.stderr.lines().filter(|l| l.contains("read into anonymous memory")).count();
+    assert_eq!(reads, 1, "expected the library's RELRO to be read:\n{}", run.stderr);
 }

@@ -68,6 +68,7 @@ const SYS_PREAD64: usize = 17;
 const SYS_MREMAP: usize = 25;
 const SYS_GETPID: usize = 39;
 const SYS_EXIT: usize = 60;
+const SYS_MADVISE: usize = 28;
 const SYS_FSTAT: usize = 5;
 const SYS_GETCWD: usize = 79;
 const SYS_ARCH_PRCTL: usize = 158;
@@ -112,6 +113,7 @@ pub const MREMAP_MAYMOVE: usize = 1;
 
 pub const ARCH_SET_FS: usize = 0x1002;
 pub const FUTEX_WAIT_PRIVATE: usize = 128;
+pub const MADV_HUGEPAGE: usize = 14;
 pub const FUTEX_WAKE_PRIVATE: usize = 129;
 
 pub const S_IFMT: u32 = 0o170000;
@@ -509,6 +511,24 @@ pub fn futex_wait(word: &core::sync::atomic::AtomicU32, val: u32) {
 pub fn futex_wake(word: &core::sync::atomic::AtomicU32, n: u32) {
     // SAFETY: as for futex_wait.
     unsafe { syscall3(SYS_FUTEX, word.as_ptr() as usize, FUTEX_WAKE_PRIVATE, n as usize) };
+}
+
+/// Advice on a range of memory (advice that changes no contents).
+pub fn madvise(addr: usize, len: usize, advice: usize) -> Result<()> {
+    // SAFETY: the advice this is used with (MADV_HUGEPAGE) changes how the
+    // range is backed, not what it holds.
+    ret(unsafe { syscall3(SYS_MADVISE, addr, len, advice) }).map(|_| ())
+}
+
+/// Names an anonymous range in /proc/PID/maps (`[anon:NAME]`), where the
+/// kernel supports it; `name` ends in NUL.
+pub fn name_anon(addr: usize, len: usize, name: &[u8]) {
+    const PR_SET_VMA: usize = 0x53564d41;
+    const PR_SET_VMA_ANON_NAME: usize = 0;
+    if name.last() == Some(&0) {
+        // SAFETY: the kernel reads the NUL-terminated name.
+        let _ = unsafe { syscall5(SYS_PRCTL, PR_SET_VMA, PR_SET_VMA_ANON_NAME, addr, len, name.as_ptr() as usize) };
+    }
 }
 
 pub fn exit_group(status: i32) -> ! {
