@@ -32,7 +32,9 @@ pub struct Stats {
     pub timed: bool,
     pub lookup_ticks: u64,
     /// The object being relocated: its bindings so far.
-    pub memo: super::memo::Memo,
+    /// The last reference resolved while relocating an object, and its
+    /// binding (see rt::memo).
+    pub last: Option<(u32, super::memo::Binding)>,
     /// How many references found their binding in the memo.
     pub memo_hits: u64,
     /// References answered by the resolution cache.
@@ -59,7 +61,7 @@ impl Default for Stats {
             lookups: 0,
             timed: super::timing::enabled(),
             lookup_ticks: 0,
-            memo: super::memo::Memo::new(),
+            last: None,
             memo_hits: 0,
             cached: 0,
             stream: &[],

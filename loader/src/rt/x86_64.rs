@@ -135,7 +135,7 @@ pub unsafe fn relocate(ld: &Loader, i: usize, lazy: bool, st: &mut Stats) -> Res
     };
     let plt = jmprel(o)?;
     let symbolic = rela.len().saturating_sub(o.d.relacount as usize) + plt.len();
-    st.memo.reset(symbolic / 2);
+    st.last = None;
     st.stream = ld.bindcache.as_ref().map_or(&[], |c| c.stream(i));
     st.pos = 0;
     st.rec = st.record_all.then(|| Vec::with_capacity(symbolic));
@@ -437,8 +437,8 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
 }
 
 /// Resolves a reference of object `i`: from the resolution cache when it
-/// has the reference next, else by lookup, once per symbol and class while
-/// the object is relocated. With the definition comes its address when the
+/// has the reference next, else by lookup, once for a run of references to
+/// the same symbol and class. With the definition comes its address when the
 /// cache knows it without reading the symbol.
 #[inline]
 fn resolve(ld: &Loader, i: usize, idx: u32, class: Class, st: &mut Stats) -> Result<(Def, Option<usize>), Error> {
@@ -461,14 +461,14 @@ fn resolve(ld: &Loader, i: usize, idx: u32, class: Class, st: &mut Stats) -> Res
         }
         st.stream = &[];
     }
-    let d = match st.memo.get(k).and_then(|b| b.def(ld)) {
+    let d = match st.last.filter(|&(last, _)| last == k).and_then(|(_, b)| b.def(ld)) {
         Some(d) => {
             st.memo_hits += 1;
             d
         }
         None => {
             let d = ld.resolve(i, idx, class, st)?;
-            st.memo.insert(k, memo::Binding::of(ld, &d));
+            st.last = Some((k, memo::Binding::of(ld, &d)));
             d
         }
     };
