@@ -244,6 +244,31 @@ unsafe fn apply_ranges(ld: &Loader, i: usize, w: &Writable, ranges: &[&[Rela]], 
             relative += (end - k) as u64;
             k = end;
             let Some(r) = table.get(k) else { break };
+            // Symbol entries, version indices and names of references a few
+            // relocations ahead, fetched while this one is resolved (each is
+            // a cache miss in a large object, taken one after another
+            // otherwise). A prefetch is a hint: it never faults, whatever
+            // the address. (Not on a cache hit, which reads none of them.)
+            if st.stream.is_empty() {
+                if let Some(a) = table.get(k + 16) {
+                    if let Some(s) = o.syms.syms.get(a.sym() as usize) {
+                        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                            s as *const _ as *const i8,
+                        );
+                    }
+                    if let Some(v) = o.syms.versym.and_then(|v| v.get(a.sym() as usize)) {
+                        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                            v as *const _ as *const i8,
+                        );
+                    }
+                }
+                if let Some(a) = table.get(k + 8) {
+                    if let Some(s) = o.syms.syms.get(a.sym() as usize) {
+                        let p = o.syms.strtab.as_ptr().wrapping_add(s.st_name as usize);
+                        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
+                    }
+                }
+            }
             if r.kind() == elf::R_X86_64_IRELATIVE {
                 deferred.push(r);
             } else {
