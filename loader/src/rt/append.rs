@@ -79,6 +79,14 @@ impl<T> AppendVec<T> {
         Some(unsafe { (*self.slots[i].get()).assume_init_mut() })
     }
 
+    /// The published elements, as one slice.
+    pub fn as_slice(&self) -> &[T] {
+        let n = self.len();
+        // SAFETY: the first n slots are written and never written again;
+        // UnsafeCell<MaybeUninit<T>> has T's layout; the storage never moves.
+        unsafe { core::slice::from_raw_parts(self.slots.as_ptr() as *const T, n) }
+    }
+
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator + '_ {
         (0..self.len()).map(move |i| self.get(i).unwrap())
     }

@@ -220,15 +220,15 @@ const DEAD: u8 = 2;
 pub const MAX_PROBES: usize = 2048;
 
 impl Probe {
-    /// Whether object `obj` can be passed over for a name of GNU hash `h`
+    /// Whether the object can be passed over for a name of GNU hash `h`
     /// without changing the outcome of a lookup.
     #[inline]
-    fn passes_over(&self, obj: usize, h: u32) -> bool {
+    fn passes_over(&self, h: u32) -> bool {
         let f = self.flags.load(Ordering::Acquire);
         if f & DEAD != 0 {
             return true;
         }
-        if f & SKIPPABLE == 0 || self.obj as usize != obj {
+        if f & SKIPPABLE == 0 {
             return false;
         }
         // SAFETY: `words` is the object's filter of mask + 1 words, mapped
@@ -542,14 +542,17 @@ impl Loader {
             // from the contiguous index (not while tracing: the trace names
             // every object searched, as ld.so's does).
             let h = n.gnu;
-            let fast = !trace && self.probes.len() >= self.scope.len();
-            let order = self.scope.iter().copied().enumerate().filter_map(|(k, i)| {
-                if fast && self.probes.get(k).is_some_and(|p| p.passes_over(i, h)) {
-                    return None;
-                }
-                candidate(i)
-            });
-            bind::first_definition(order, &mut n, &want, class, self.dynamic_weak, visit)
+            let n_scope = self.scope.len();
+            let probes = self.probes.as_slice();
+            if !trace && probes.len() >= n_scope {
+                // probes[k] stands for scope[k] (index_scope).
+                let order =
+                    probes[..n_scope].iter().filter(|p| !p.passes_over(h)).filter_map(|p| candidate(p.obj as usize));
+                bind::first_definition(order, &mut n, &want, class, self.dynamic_weak, visit)
+            } else {
+                let order = self.scope.iter().copied().filter_map(candidate);
+                bind::first_definition(order, &mut n, &want, class, self.dynamic_weak, visit)
+            }
         } else {
             let order = self.scope_of(scope);
             bind::first_definition(
