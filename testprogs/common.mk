@@ -5,6 +5,9 @@
 # pattern rules are kept.
 .DEFAULT_GOAL := all
 .SECONDARY:
+# A target whose recipe fails (a `require` check included) is removed, so
+# that the next build does not take it as made.
+.DELETE_ON_ERROR:
 # Build in parallel; the integration tests run make serially.
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 
