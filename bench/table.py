@@ -7,7 +7,7 @@ their 95% confidence intervals.
 
 shimld's resolution cache is warmed first (one unmeasured run each), as it
 would be for any program started more than once."""
-import json, os, platform, shutil, subprocess, sys
+import json, os, platform, subprocess, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIMCTL = os.path.join(ROOT, "target/release/shimctl")
@@ -18,15 +18,17 @@ def hello():
     subprocess.run(["cc", "-O2", "-o", out, os.path.join(ROOT, "bench/hello.c")], check=True)
     return out
 
+# The system's own programs, by absolute path: a PATH can put other builds
+# first (a pyenv shim, a git in /usr/local).
 PROGRAMS = [
     ("hello world (C, glibc)", None),
     ("/bin/true", ["/bin/true"]),
-    ("git --version", ["git", "--version"]),
-    ("perl -e 0", ["perl", "-e", "0"]),
-    ("python3 -c pass", ["python3", "-c", "pass"]),
-    ("clang-14 --version", ["clang-14", "--version"]),
-    ("gdb -nx --batch --version", ["gdb", "-nx", "--batch", "--version"]),
-    ("node --version (Debian 18, libnode)", ["node", "--version"]),
+    ("git --version", ["/usr/bin/git", "--version"]),
+    ("perl -e 0", ["/usr/bin/perl", "-e", "0"]),
+    ("python3 -c pass (Debian 3.11)", ["/usr/bin/python3", "-c", "pass"]),
+    ("clang-14 --version", ["/usr/bin/clang-14", "--version"]),
+    ("gdb -nx --batch --version", ["/usr/bin/gdb", "-nx", "--batch", "--version"]),
+    ("node --version (Debian 18, libnode)", ["/usr/bin/node", "--version"]),
 ]
 
 def main():
@@ -36,7 +38,7 @@ def main():
     rows = []
     for name, cmd in PROGRAMS:
         cmd = cmd or [hello()]
-        if shutil.which(cmd[0]) is None:
+        if not os.path.exists(cmd[0]):
             print(f"skipped (not installed): {name}", file=sys.stderr)
             continue
         subprocess.run([SHIMLD] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
