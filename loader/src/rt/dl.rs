@@ -63,6 +63,7 @@ impl Default for LinkMap {
 
 /// `struct dl_phdr_info`.
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct DlPhdrInfo {
     pub addr: usize,
     pub name: *const u8,
@@ -961,19 +962,7 @@ pub extern "C" fn dl_iterate_phdr(cb: PhdrCallback, data: *mut c_void) -> i32 {
     if let Some(g) = glibc!(b"dl_iterate_phdr", extern "C" fn(PhdrCallback, *mut c_void) -> i32) {
         extern "C" fn collect(info: *mut DlPhdrInfo, _size: usize, data: *mut c_void) -> i32 {
             // SAFETY: data is the Vec below; glibc passes a valid info.
-            unsafe {
-                let i = &*info;
-                (*(data as *mut Vec<DlPhdrInfo>)).push(DlPhdrInfo {
-                    addr: i.addr,
-                    name: i.name,
-                    phdr: i.phdr,
-                    phnum: i.phnum,
-                    adds: i.adds,
-                    subs: i.subs,
-                    tls_modid: i.tls_modid,
-                    tls_data: i.tls_data,
-                });
-            }
+            unsafe { (*(data as *mut Vec<DlPhdrInfo>)).push(*info) };
             0
         }
         g(collect, &mut glibc as *mut Vec<DlPhdrInfo> as *mut c_void);
@@ -995,17 +984,7 @@ pub extern "C" fn dl_iterate_phdr(cb: PhdrCallback, data: *mut c_void) -> i32 {
     let mut take = |pred: &dyn Fn(&DlPhdrInfo) -> bool, order: &mut Vec<DlPhdrInfo>| {
         if let Some(k) = (0..glibc.len()).find(|&k| !taken[k] && pred(&glibc[k])) {
             taken[k] = true;
-            let i = &glibc[k];
-            order.push(DlPhdrInfo {
-                addr: i.addr,
-                name: i.name,
-                phdr: i.phdr,
-                phnum: i.phnum,
-                adds: 0,
-                subs: 0,
-                tls_modid: i.tls_modid,
-                tls_data: i.tls_data,
-            });
+            order.push(glibc[k]);
         }
     };
     let vdso = ld.vdso.as_ref().map(|v| v.l_addr.load(Ordering::Relaxed));
@@ -1039,20 +1018,7 @@ pub extern "C" fn dl_iterate_phdr(cb: PhdrCallback, data: *mut c_void) -> i32 {
 
 /// glibc's entries not placed yet (objects glibc loaded on its own).
 fn take_rest(glibc: &[DlPhdrInfo], taken: &[bool], order: &mut Vec<DlPhdrInfo>) {
-    for (k, i) in glibc.iter().enumerate() {
-        if !taken[k] {
-            order.push(DlPhdrInfo {
-                addr: i.addr,
-                name: i.name,
-                phdr: i.phdr,
-                phnum: i.phnum,
-                adds: 0,
-                subs: 0,
-                tls_modid: i.tls_modid,
-                tls_data: i.tls_data,
-            });
-        }
-    }
+    order.extend(glibc.iter().zip(taken).filter(|(_, &t)| !t).map(|(i, _)| *i));
 }
 
 /// `_dl_find_object`: the object containing `pc`, with its unwinding data
