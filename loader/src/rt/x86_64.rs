@@ -357,7 +357,7 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
     if let Some(c) = st.by_type.get_mut(kind as usize) {
         *c += 1;
     }
-    let class = match kind {
+    match kind {
         elf::R_X86_64_NONE => return Ok(()),
         elf::R_X86_64_RELATIVE | elf::R_X86_64_RELATIVE64 => {
             w.check(o, at, 8)?;
@@ -370,20 +370,23 @@ unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -
             (at as *mut usize).write_unaligned(v);
             return Ok(());
         }
+        // The symbolic types this loader applies (below, by class).
         elf::R_X86_64_JUMP_SLOT
         | elf::R_X86_64_DTPMOD64
         | elf::R_X86_64_DTPOFF64
         | elf::R_X86_64_TPOFF64
-        | elf::R_X86_64_TLSDESC => Class::Plt,
-        elf::R_X86_64_COPY => Class::Copy,
-        elf::R_X86_64_64
+        | elf::R_X86_64_TLSDESC
+        | elf::R_X86_64_COPY
+        | elf::R_X86_64_64
         | elf::R_X86_64_GLOB_DAT
         | elf::R_X86_64_PC32
         | elf::R_X86_64_32
         | elf::R_X86_64_SIZE32
-        | elf::R_X86_64_SIZE64 => Class::Normal,
+        | elf::R_X86_64_SIZE64 => {}
         k => return Err(bad_type(o, k, false)),
-    };
+    }
+    // The lookup rule by type is shimld::bind's, shared with shimctl.
+    let class = Class::of(kind);
     if kind == elf::R_X86_64_COPY && o.kind == super::object::Kind::Exec && ld.skip_copies.contains(&r.r_offset) {
         return Ok(());
     }
