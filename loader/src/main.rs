@@ -1102,24 +1102,16 @@ fn check_versions(ld: &Loader) {
             if t.syms.defines_version(req.name, req.hash) {
                 continue;
             }
-            if req.weak {
-                eprint!(
-                    "{}: {}: weak version `{}' not found (required by {})\n",
-                    B(&ld.prog),
-                    B(&t.path),
-                    B(req.name),
-                    B(&o.path)
-                );
-            } else {
-                eprint!(
-                    "{}: {}: version `{}' not found (required by {})\n",
-                    B(&ld.prog),
-                    B(&t.path),
-                    B(req.name),
-                    B(&o.path)
-                );
-                missing = true;
-            }
+            // A weak requirement is reported and tolerated, as ld.so does.
+            eprint!(
+                "{}: {}: {}version `{}' not found (required by {})\n",
+                B(&ld.prog),
+                B(&t.path),
+                if req.weak { "weak " } else { "" },
+                B(req.name),
+                B(&o.path)
+            );
+            missing |= !req.weak;
         }
     }
     if missing {
