@@ -297,9 +297,19 @@ const RELRO_COPY_MIN: u64 = 2 << 20;
 /// The transparent huge page size (x86-64).
 const HUGE: usize = 2 << 20;
 
-/// The whole pages of a large RELRO range, as (link-time address, length,
-/// file offset), if the object has one that lies inside a writable
-/// segment's file data.
+/// The whole pages of a large RELRO range (see `relro_copy`).
+#[derive(Clone, Copy)]
+struct RelroCopy {
+    /// Link-time address, length and file offset of the pages.
+    start: u64,
+    len: u64,
+    off: u64,
+    /// The protection of the segment that holds them.
+    prot: usize,
+}
+
+/// The whole pages of a large RELRO range, if the object has one that lies
+/// inside a writable segment's file data.
 ///
 /// Relocation writes to nearly every page of RELRO (that is what it is
 /// for), and the first write to each page of a private file mapping is a
@@ -308,7 +318,7 @@ const HUGE: usize = 2 << 20;
 /// that may use transparent huge pages (MADV_HUGEPAGE) costs less than
 /// half of that, and the data is the same. (Without a huge page, reading
 /// measured no faster than the faults: hence the lower bound.)
-fn relro_copy(phdrs: &[Phdr]) -> Option<(u64, u64, u64)> {
+fn relro_copy(phdrs: &[Phdr]) -> Option<RelroCopy> {
     let r = phdrs.iter().find(|p| p.p_type == elf::PT_GNU_RELRO)?;
     let seg = phdrs.iter().find(|p| {
         p.p_type == PT_LOAD
@@ -329,7 +339,7 @@ fn relro_copy(phdrs: &[Phdr]) -> Option<(u64, u64, u64)> {
     } else {
         seg.p_offset.checked_sub(seg.p_vaddr - start)?
     };
-    Some((start, end - start, off))
+    Some(RelroCopy { start, len: end - start, off, prot: prot_of(seg.p_flags) })
 }
 
 /// Maps the PT_LOAD segments of `f`. ET_EXEC objects go to their link-time
@@ -349,9 +359,8 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
     // A large RELRO range starts on a huge page boundary where the
     // segments' alignment allows it (the huge pages then cover it whole).
     let copy = relro_copy(&f.phdrs);
-    let huge_at = copy
-        .map(|(start, _, _)| start as usize)
-        .filter(|&t| !fixed && align <= HUGE && (t.wrapping_sub(lo)) % align == 0);
+    let huge_at =
+        copy.map(|c| c.start as usize).filter(|&t| !fixed && align <= HUGE && (t.wrapping_sub(lo)) % align == 0);
     let extra = if huge_at.is_some() { HUGE } else { 0 };
     // Reserve the whole span first, so the segments land together and the
     // holes between them stay inaccessible.
@@ -426,14 +435,8 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
 
 /// Replaces the mapping of a large RELRO range (see `relro_copy`) with
 /// anonymous memory holding the same bytes, read from the file.
-fn copy_relro(f: &ElfFile, base: usize, (start, len, off): (u64, u64, u64)) -> Result<(), MapError> {
-    let at = base.wrapping_add(start as usize);
-    let len = len as usize;
-    let prot = f
-        .phdrs
-        .iter()
-        .find(|p| p.p_type == PT_LOAD && p.p_vaddr <= start && start < p.p_vaddr.saturating_add(p.p_memsz))
-        .map_or(sys::PROT_READ | sys::PROT_WRITE, |p| prot_of(p.p_flags));
+fn copy_relro(f: &ElfFile, base: usize, c: RelroCopy) -> Result<(), MapError> {
+    let (at, len, off, prot) = (base.wrapping_add(c.start as usize), c.len as usize, c.off, c.prot);
     // SAFETY: the range lies inside this object's segments, just mapped,
     // which nothing uses yet.
     unsafe {
