@@ -34,6 +34,13 @@ pub fn gnu_hash(name: &[u8]) -> u32 {
     quads.remainder().iter().fold(h, |h, &c| h.wrapping_mul(33).wrapping_add(c as u32))
 }
 
+/// The two bits a GNU hash table's Bloom filter word has set for a name of
+/// hash `h` that the object may define (`shift`: the table's second shift).
+#[inline]
+pub fn bloom_bits(h: u32, shift: u32) -> u64 {
+    (1u64 << (h % 64)) | (1u64 << (h.wrapping_shr(shift) % 64))
+}
+
 /// The SysV ELF hash.
 pub fn sysv_hash(name: &[u8]) -> u32 {
     let mut h: u32 = 0;
@@ -360,7 +367,7 @@ impl<'a> SymTab<'a> {
                 return None;
             }
             let word = g.bloom[((h / 64) % nwords) as usize];
-            let mask = (1u64 << (h % 64)) | (1u64 << (h.wrapping_shr(g.shift) % 64));
+            let mask = bloom_bits(h, g.shift);
             if word & mask != mask || g.buckets.is_empty() {
                 return None;
             }

@@ -235,7 +235,7 @@ impl Probe {
         // while the object is not DEAD (checked above; unloading marks it
         // before unmapping).
         let word = unsafe { *(self.words as *const u64).add(((h / 64) & self.mask) as usize) };
-        let bits = (1u64 << (h % 64)) | (1u64 << (h.wrapping_shr(self.shift) % 64));
+        let bits = shimld::symtab::bloom_bits(h, self.shift);
         word & bits != bits
     }
 }
