@@ -112,7 +112,7 @@ fn find(n: &Names, symbol: &str) -> Option<(u64, u64)> {
 }
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
-    let c = list::closure(&a.prog, None, false, None)?;
+    let c = list::closure(&a.prog, &list::Search::default())?;
     for node in &c.nodes {
         let path = String::from_utf8_lossy(&node.path).into_owned();
         if let Some(o) = &a.object {

@@ -30,15 +30,8 @@ pub struct Args {
     /// Also list every symbol relocation in the text output.
     #[arg(long)]
     all: bool,
-    /// Use PATH instead of LD_LIBRARY_PATH.
-    #[arg(long)]
-    library_path: Option<String>,
-    /// Do not use /etc/ld.so.cache.
-    #[arg(long)]
-    inhibit_cache: bool,
-    /// Objects to preload (as LD_PRELOAD).
-    #[arg(long)]
-    preload: Option<String>,
+    #[command(flatten)]
+    search: list::Search,
     /// The program.
     prog: PathBuf,
 }
@@ -153,7 +146,7 @@ fn relr_offsets(o: &Obj) -> Vec<u64> {
 }
 
 pub fn inspect(a: &Args) -> Result<Report, String> {
-    let c = list::closure(&a.prog, a.library_path.as_deref(), a.inhibit_cache, a.preload.as_deref())?;
+    let c = list::closure(&a.prog, &a.search)?;
     let mut extra: Vec<ElfMap> = Vec::new();
     let mut missing = Vec::new();
     for n in &c.nodes {

@@ -14,6 +14,17 @@ use std::process::ExitCode;
 pub struct Args {
     /// The program (or shared object) to list.
     prog: PathBuf,
+    #[command(flatten)]
+    search: Search,
+    /// Print JSON instead of a tree.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How the closure is searched: the options shimctl's commands share
+/// (the default: as shimld searches with no options).
+#[derive(clap::Args, Default)]
+pub struct Search {
     /// Search PATH instead of LD_LIBRARY_PATH (as shimld --library-path).
     #[arg(long)]
     library_path: Option<String>,
@@ -23,9 +34,6 @@ pub struct Args {
     /// Objects to preload (colon- or space-separated), before LD_PRELOAD's.
     #[arg(long)]
     preload: Option<String>,
-    /// Print JSON instead of a tree.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Serialize)]
@@ -66,12 +74,9 @@ fn dir_of(path: &[u8]) -> Option<String> {
 }
 
 /// The closure of `prog` as shimld would find it (files read, nothing run).
-pub fn closure(
-    prog: &std::path::Path,
-    library_path: Option<&str>,
-    inhibit_cache: bool,
-    preload: Option<&str>,
-) -> Result<Closure<ElfMap>, String> {
+pub fn closure(prog: &std::path::Path, search: &Search) -> Result<Closure<ElfMap>, String> {
+    let (library_path, inhibit_cache, preload) =
+        (search.library_path.as_deref(), search.inhibit_cache, search.preload.as_deref());
     let prog_b = prog.as_os_str().as_bytes().to_vec();
     let (exe, _) = ElfMap::open(&prog_b).map_err(|e| format!("{}: {:?}", prog.display(), e))?;
     let meta = exe.meta().map_err(|e| format!("{}: {e}", prog.display()))?;
@@ -117,7 +122,7 @@ pub fn closure(
 }
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
-    let c = closure(&a.prog, a.library_path.as_deref(), a.inhibit_cache, a.preload.as_deref())?;
+    let c = closure(&a.prog, &a.search)?;
     if a.json {
         let nodes: Vec<JsonNode> = c
             .nodes

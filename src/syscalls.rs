@@ -333,7 +333,7 @@ pub fn scan(name: &str, m: &ElfMap) -> Vec<Site> {
 }
 
 pub fn run(a: Args) -> Result<ExitCode, String> {
-    let closure = list::closure(&a.prog, None, false, None)?;
+    let closure = list::closure(&a.prog, &list::Search::default())?;
     let mut sites = Vec::new();
     for n in closure.nodes.iter().filter(|n| !n.missing) {
         let name = String::from_utf8_lossy(&n.path).into_owned();
