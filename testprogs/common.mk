@@ -51,7 +51,7 @@ RPATH_ORIGIN := -Wl,-rpath,'$$ORIGIN'
 
 # Ordinary glibc programs (gcc and g++ defaults, not libc-free): every library
 # named is DT_NEEDED, and the run-path next to the program is a DT_RUNPATH.
-GLIBC_CFLAGS := -O2 -g -Wall -fPIC
+GLIBC_CFLAGS := -O2 -g -Wall -fPIC -I$(TESTPROGS)/include
 GLIBC_LDFLAGS := -Wl,--no-as-needed -Wl,--enable-new-dtags $(RPATH_ORIGIN)
 
 # tools/relpatch.c, a host tool that edits dynamic relocations and tags.

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include "test_parts.h"
 
 static const char *prog_path;
 
@@ -518,27 +519,12 @@ int main(int argc, char **argv)
 {
     prog_path = argv[0];
     setvbuf(stdout, NULL, _IOLBF, 0); /* in order with the libraries' write()s */
-    struct {
-        const char *name;
-        void (*fn)(void);
-    } tests[] = {
+    const struct test_part tests[] = {
         { "lazy", test_lazy },       { "local", test_local },       { "noload", test_noload },
         { "refcount", test_refcount }, { "nodelete", test_nodelete }, { "deepbind", test_deepbind },
         { "default", test_default }, { "next", test_next },         { "dlerror", test_dlerror },
         { "dladdr", test_dladdr },   { "dlinfo", test_dlinfo },     { "dlvsym", test_dlvsym },
         { "phdr", test_phdr },       { "core", test_core },         { "dlmopen", test_dlmopen },
     };
-    int ran = 0;
-    for (unsigned i = 0; i < sizeof tests / sizeof *tests; i++)
-        if (argc < 2 || strcmp(argv[1], tests[i].name) == 0) {
-            printf("== %s\n", tests[i].name);
-            tests[i].fn();
-            fflush(stdout);
-            ran++;
-        }
-    if (!ran) {
-        fprintf(stderr, "unknown test %s\n", argv[1]);
-        return 2;
-    }
-    return 0;
+    return run_parts(argc, argv, tests, sizeof tests / sizeof *tests, 1);
 }

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
+#include "test_parts.h"
 
 int bt_lib_frame(int (*cb)(int), int depth);
 
@@ -217,21 +218,7 @@ static void test_locale(void)
 
 int main(int argc, char **argv)
 {
-    struct {
-        const char *name;
-        void (*fn)(void);
-    } tests[] = { { "backtrace", test_backtrace }, { "exit", test_exit },   { "cancel", test_cancel },
+    const struct test_part tests[] = { { "backtrace", test_backtrace }, { "exit", test_exit },   { "cancel", test_cancel },
                   { "nss", test_nss },             { "iconv", test_iconv }, { "locale", test_locale } };
-    int ran = 0;
-    for (unsigned i = 0; i < sizeof tests / sizeof *tests; i++)
-        if (argc < 2 || strcmp(argv[1], tests[i].name) == 0) {
-            tests[i].fn();
-            fflush(stdout);
-            ran++;
-        }
-    if (!ran) {
-        fprintf(stderr, "unknown test %s\n", argv[1]);
-        return 2;
-    }
-    return 0;
+    return run_parts(argc, argv, tests, sizeof tests / sizeof *tests, 0);
 }

@@ -22,6 +22,35 @@ typedef unsigned char uint8_t;
 #define HIDDEN __attribute__((visibility("hidden")))
 #define NL_WEAK_HIDDEN __attribute__((weak, visibility("hidden")))
 
+/* Auxiliary vector types. */
+#define AT_PHDR 3
+#define AT_PHENT 4
+#define AT_PHNUM 5
+#define AT_PAGESZ 6
+#define AT_BASE 7
+#define AT_FLAGS 8
+#define AT_ENTRY 9
+#define AT_UID 11
+#define AT_EUID 12
+#define AT_GID 13
+#define AT_EGID 14
+#define AT_PLATFORM 15
+#define AT_SECURE 23
+#define AT_RANDOM 25
+#define AT_EXECFN 31
+#define AT_SYSINFO_EHDR 33
+
+/* The ELF header, and this object's own (the linker's __ehdr_start). */
+struct ehdr {
+    unsigned char ident[16];
+    uint16_t type, machine;
+    uint32_t version;
+    uint64_t entry, phoff, shoff;
+    uint32_t flags;
+    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+extern const struct ehdr __ehdr_start HIDDEN;
+
 #define SYS_read 0
 #define SYS_write 1
 #define SYS_open 2

@@ -5,20 +5,6 @@
 #define NOLIBC_MAIN
 #include "nolibc.h"
 
-#define AT_PHDR 3
-#define AT_BASE 7
-#define AT_ENTRY 9
-#define AT_EXECFN 31
-
-struct ehdr {
-    unsigned char ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-extern const struct ehdr __ehdr_start HIDDEN;
 void _start(void);
 
 #ifdef LIB

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "test_parts.h"
 
 static volatile sig_atomic_t usr1_count, usr2_count, alarm_count;
 static void on_usr1(int sig, siginfo_t *si, void *uc)
@@ -220,21 +221,7 @@ static void test_pipe(void)
 
 int main(int argc, char **argv)
 {
-    struct {
-        const char *name;
-        void (*fn)(void);
-    } tests[] = { { "signals", test_signals }, { "fork", test_fork },     { "exec", test_exec },
+    const struct test_part tests[] = { { "signals", test_signals }, { "fork", test_fork },     { "exec", test_exec },
                   { "spawn", test_spawn },     { "system", test_system }, { "pipe", test_pipe } };
-    int ran = 0;
-    for (unsigned i = 0; i < sizeof tests / sizeof *tests; i++)
-        if (argc < 2 || strcmp(argv[1], tests[i].name) == 0) {
-            tests[i].fn();
-            fflush(stdout);
-            ran++;
-        }
-    if (!ran) {
-        fprintf(stderr, "unknown test %s\n", argv[1]);
-        return 2;
-    }
-    return 0;
+    return run_parts(argc, argv, tests, sizeof tests / sizeof *tests, 0);
 }

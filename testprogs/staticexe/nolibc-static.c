@@ -4,21 +4,6 @@
 #define NOLIBC_MAIN
 #include "nolibc.h"
 
-#define AT_PHDR 3
-#define AT_PHNUM 5
-#define AT_BASE 7
-#define AT_ENTRY 9
-#define AT_RANDOM 25
-#define AT_EXECFN 31
-
-struct ehdr {
-    unsigned char ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
 struct dyn {
     long tag;
     unsigned long val;
@@ -28,7 +13,6 @@ struct rela {
     long addend;
 };
 /* Reached PC-relative: before self-relocation the GOT holds link-time values. */
-extern const struct ehdr __ehdr_start HIDDEN;
 #ifdef STATIC_PIE
 extern struct dyn _DYNAMIC[] HIDDEN;
 #endif
