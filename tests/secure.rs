@@ -20,6 +20,31 @@ fn chown(path: &Path, uid: Option<u32>, gid: Option<u32>) {
         .unwrap_or_else(|e| panic!("chown {} (the secure-mode tests run as root): {e}", path.display()));
 }
 
+/// testprogs/secure, built, in a directory the privileged copies can
+/// reach: they run as nobody with root's groups still theirs, so every
+/// directory above must be searchable by its group and by others. The
+/// checkout's own directories are made so (a clone in `mktemp -d` is mode
+/// 0700); one above it that is not is an error that says so.
+fn fixture() -> PathBuf {
+    const SEARCH: u32 = 0o011;
+    let dir = common::build_testprog("secure");
+    let root = common::root();
+    for d in dir.ancestors() {
+        let mode = std::fs::metadata(d).unwrap().permissions().mode();
+        if mode & SEARCH == SEARCH {
+            continue;
+        }
+        assert!(
+            d.starts_with(&root),
+            "{} is not searchable by its group and others: the secure-mode tests run programs as nobody from {}",
+            d.display(),
+            dir.display()
+        );
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode | SEARCH)).unwrap();
+    }
+    dir
+}
+
 /// A copy of `src` named `name`, owned by nobody, with `mode`.
 fn privileged_copy(dir: &Path, src: &str, name: &str, mode: u32) -> PathBuf {
     let p = dir.join(name);
@@ -65,7 +90,7 @@ fn run(dir: &Path, argv: &[&str], env: &[(String, String)]) -> common::Outcome {
 
 #[test]
 fn privileged_programs_run_in_secure_mode() {
-    let dir = common::build_testprog("secure");
+    let dir = fixture();
     let shimld = common::shimld();
     let shimld = shimld.to_str().unwrap();
     let env = hostile_env(&dir);
@@ -108,7 +133,7 @@ fn the_same_environment_steers_an_ordinary_program() {
     // The control: without the bit, LD_LIBRARY_PATH, LD_PRELOAD and
     // $ORIGIN all act, natively and under shimld alike (SHIMLD_DEBUG off
     // here, so that stderr compares).
-    let dir = common::build_testprog("secure");
+    let dir = fixture();
     let env: Vec<(String, String)> = hostile_env(&dir).into_iter().filter(|(k, _)| k != "SHIMLD_DEBUG").collect();
     let native = run(&dir, &["./sec-main"], &env);
     assert!(
@@ -125,7 +150,7 @@ fn the_same_environment_steers_an_ordinary_program() {
 
 #[test]
 fn secure_mode_refuses_options_that_redirect_the_program() {
-    let dir = common::build_testprog("secure");
+    let dir = fixture();
     let prog = privileged_copy(&dir, "sec-main", "sec-main-refuse", 0o4755);
     let profile = dir.join("profile.toml");
     std::fs::write(&profile, "hostname = \"x\"\n").unwrap();
