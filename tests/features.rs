@@ -38,6 +38,7 @@ features!(
     cache,
     malformed,
     relro_copy,
+    ldso_alone,
 );
 
 /// Every folder of testprogs/ with a `cases` file has its test above.
@@ -72,4 +73,35 @@ fn relro_copy_reads_large_ranges() {
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     let reads = run.stderr.lines().filter(|l| l.contains("read into anonymous memory")).count();
     assert_eq!(reads, 1, "expected the library's RELRO to be read:\n{}", run.stderr);
+}
+
+/// testprogs/ldso_alone: a program that needs only the glibc core and
+/// imports nothing shimld replaces goes to its ld.so whole; one that
+/// imports readlink, or asked to with --bind-all or SHIMLD_BIND_ALL, or
+/// whose libraries LD_LIBRARY_PATH could move, is relocated by shimld.
+#[test]
+fn ldso_alone_only_where_nothing_is_bound() {
+    let out = common::build_testprog("ldso_alone");
+    let shimld = common::shimld().display().to_string();
+    let alone = |args: &[&str], env: &[(&str, &str)]| -> bool {
+        let mut cmd = vec![shimld.clone()];
+        cmd.extend(args.iter().map(|a| a.to_string()));
+        let mut e: Vec<(String, String)> = vec![("SHIMLD_DEBUG".into(), "files".into())];
+        e.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let run = common::run_in(&out, &cmd, &e);
+        assert_eq!(run.status, Some(0), "{args:?} {env:?}: {}", run.stderr);
+        let whole = run.stderr.contains("runs it alone");
+        let stub = run.stderr.contains("handover: stub at");
+        assert!(whole != stub, "{args:?} {env:?}: one handover or the other:\n{}", run.stderr);
+        whole
+    };
+    assert!(alone(&["./alone"], &[]));
+    assert!(alone(&["./alone-nopie"], &[]));
+    assert!(!alone(&["./alone-readlink"], &[]));
+    assert!(!alone(&["--bind-all", "./alone"], &[]));
+    assert!(!alone(&["./alone"], &[("SHIMLD_BIND_ALL", "1")]));
+    assert!(!alone(&["./alone"], &[("LD_LIBRARY_PATH", "/nonexistent")]));
+    assert!(!alone(&["--library-path", "/nonexistent", "./alone"], &[]));
+    // A trace of shimld's own binding asks for it.
+    assert!(!alone(&["./alone"], &[("SHIMLD_DEBUG", "files,bindings")]));
 }

@@ -249,7 +249,7 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     }
 
     // 3. The program.
-    let (prog, exe) = if direct { open_program(&st, &opts) } else { mapped_program(&st) };
+    let (mut prog, exe) = if direct { open_program(&st, &opts) } else { mapped_program(&st) };
     let exe = match exe {
         Ok(o) => o,
         Err(e) => {
@@ -309,9 +309,27 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     if is_static {
         enter_static(st, &opts, &prog, exe);
     }
+    rt::replica::configure(opts.replicas.clone());
+    if rt::handover::ldso_alone(&exe, &opts, &st, secure) {
+        let drop = opts.prog_index + !prog.inserted.is_empty() as usize;
+        rt::handover::enter_ldso_alone(
+            exe,
+            &rtld,
+            st,
+            drop,
+            &prog.inserted,
+            opts.argv0,
+            direct,
+            prog.execfn,
+            &prog.name,
+        );
+    }
 
     // 4. The closure.
     let cwd = getcwd();
+    if direct && prog.real.is_none() {
+        prog.real = map::real_path(&prog.path, cwd.as_deref());
+    }
     let interp: Vec<u8> = exe.interp.clone().unwrap_or_else(|| search::RTLD_PATH.to_vec());
     // The program's $ORIGIN: natively ld.so takes it from /proc/self/exe,
     // while `ld.so --list` (ldd) takes the path as given.
@@ -323,7 +341,6 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         _ if direct => search::origin_of(&prog.path, cwd.as_deref()),
         _ => proc_self_exe_dir(),
     };
-    rt::replica::configure(opts.replicas.clone());
     setup_relaunch(&opts, &interp, direct);
     let tokens = Tokens { platform: platform(&st), secure, ..Tokens::default() };
     // An empty LD_LIBRARY_PATH counts as unset (empty entries inside a
@@ -682,8 +699,11 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
     let exe = match opened {
         Ok(f) => {
             // (Inside a root, the file's own path is read back: the root's
-            // links resolve within it.)
-            real = if rt::root::is_set() { map::fd_path(f.fd) } else { map::real_path(&path, getcwd().as_deref()) };
+            // links resolve within it. Elsewhere it is found from the path,
+            // once shimld knows it needs it: see `main`.)
+            if rt::root::is_set() {
+                real = map::fd_path(f.fd);
+            }
             setid = f.mode & (sys::S_ISUID | sys::S_ISGID) != 0;
             Object::map(Kind::Exec, name.clone(), &f).map_err(|e| map_error(&path, e))
         }
@@ -867,7 +887,7 @@ fn enter_static(mut st: Stack, opts: &Options, prog: &Prog, exe: Object) -> ! {
 
 /// Makes the stack executable if an object asks for it (PT_GNU_STACK with
 /// PF_X), as ld.so does.
-fn make_stack_executable<'a>(mut objs: impl Iterator<Item = &'a Object>, st: &Stack) {
+pub(crate) fn make_stack_executable<'a>(mut objs: impl Iterator<Item = &'a Object>, st: &Stack) {
     if objs.any(|o| o.exec_stack) {
         let page = sys::page_down(st.sp as usize);
         // SAFETY: the stack is the process's; PROT_GROWSDOWN extends the

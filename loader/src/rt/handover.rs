@@ -28,6 +28,7 @@
 use super::loader::{self, Class, Error, Loader, Stats};
 use super::map;
 use super::object::{Kind, Object};
+use super::options::Options;
 use super::out::{cat, B};
 use super::process::{self, Stack};
 use super::sys;
@@ -182,15 +183,12 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
     let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
     let mut st = Stats::default();
     let exe = ld.main();
-    let relocs = |o: &Object| -> Vec<&'static Rela> {
-        let mut v: Vec<&'static Rela> = Vec::new();
-        if let Some(t) = o.image.table::<Rela>(o.d.rela.addr, o.d.rela.size / 24) {
-            v.extend(t.iter());
-        }
-        if let Ok(t) = super::x86_64::jmprel(o) {
-            v.extend(t.iter());
-        }
-        v
+    // (Walked in place: a copy of libc's tables would cost more in page
+    // faults than the walk itself.)
+    let relocs = |o: &Object| {
+        let rela: &'static [Rela] = o.image.table::<Rela>(o.d.rela.addr, o.d.rela.size / 24).unwrap_or(&[]);
+        let plt: &'static [Rela] = super::x86_64::jmprel(o).unwrap_or(&[]);
+        rela.iter().chain(plt.iter())
     };
     for r in relocs(exe).into_iter().filter(|r| r.kind() == elf::R_X86_64_COPY) {
         let Some(name) = exe.syms.name(r.sym()) else { continue };
@@ -332,6 +330,114 @@ fn root_library_path(st: &Stack) -> Option<(*mut *const u8, *const u8)> {
     }
 }
 
+/// Whether the program's ld.so can run the program by itself: it needs
+/// nothing but the glibc core, found where ld.so finds it (no
+/// LD_LIBRARY_PATH, RPATH, RUNPATH, root or preload), and imports nothing
+/// shimld binds in the core's place (readlink and the exec family, the dl*
+/// family, the replicas in force). shimld would then bind each of its
+/// references exactly where ld.so binds it, so start-up need not pay for
+/// shimld's relocation, the stub and a view of libc (`--bind-all` or a
+/// trace of shimld's own work says otherwise).
+pub fn ldso_alone(exe: &Object, opts: &Options, st: &Stack, secure: bool) -> bool {
+    const OWN_WORK: u32 = cat::SYMBOLS | cat::BINDINGS | cat::RELOC | cat::TLS | cat::INIT;
+    let core_only = !exe.d.needed.is_empty()
+        && exe.d.needed.iter().all(|&n| exe.string(n).is_some_and(|n| bind::CORE_SONAMES.contains(&n)));
+    let imports_ours = || {
+        exe.syms.syms.iter().enumerate().skip(1).any(|(i, s)| {
+            s.st_shndx == elf::SHN_UNDEF
+                && s.bind() != elf::STB_LOCAL
+                && exe.syms.name(i as u32).is_none_or(|n| bind::OVERRIDES.contains(&n) || super::replica::active(n))
+        })
+    };
+    core_only
+        && !opts.bind_all
+        && !opts.list
+        && !secure
+        && !super::root::is_set()
+        && opts.library_path.is_none()
+        && opts.preload.is_empty()
+        && !super::replica::settings().deep
+        && !super::out::enabled(OWN_WORK)
+        && exe.interp.is_some()
+        && exe.d.rpath.is_none()
+        && exe.d.runpath.is_none()
+        && !exe.d.has_filter
+        && exe.syms.has_hash()
+        && (exe.base == 0 || exe.phdrs.iter().any(|p| p.p_type == elf::PT_PHDR))
+        && st.getenv(b"LD_LIBRARY_PATH").is_none_or(|p| p.is_empty())
+        && !imports_ours()
+        && sys::access(b"/etc/ld.so.preload", sys::F_OK).is_err()
+}
+
+/// Hands a program that `ldso_alone` accepted to its ld.so as the kernel
+/// would have: the program (already mapped) is ld.so's main program, and
+/// ld.so loads, relocates and initialises everything. Never returns.
+#[allow(clippy::too_many_arguments)]
+pub fn enter_ldso_alone(
+    exe: Object,
+    me: &Object,
+    mut st: Stack,
+    drop_args: usize,
+    inserted: &[*const u8],
+    argv0: Option<*const u8>,
+    direct: bool,
+    execfn: *const u8,
+    prog: &[u8],
+) -> ! {
+    let (interp, file) = open_ldso(prog, exe.interp.as_deref(), Some(me), direct);
+    let ldso = match Object::map(Kind::Core, interp.clone(), &file) {
+        Ok(o) => o,
+        Err(e) => loader::fail(prog, &Error::load(&interp, e.message())),
+    };
+    drop(file);
+    debug!(
+        cat::FILES,
+        "handover: {} needs only the glibc core and imports nothing of shimld's: {} runs it alone",
+        B(&exe.path),
+        B(&interp)
+    );
+    if direct {
+        // SAFETY: nothing uses the old stack layout after this.
+        unsafe { st.rewrite(drop_args, inserted) };
+        if let Some(a) = argv0 {
+            st.set_argv0(a);
+        }
+        st.set_aux(process::AT_EXECFN, execfn as usize);
+    }
+    st.set_aux(process::AT_PHDR, exe.phdr_addr);
+    st.set_aux(process::AT_PHNUM, exe.phdrs.len());
+    st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
+    st.set_aux(process::AT_ENTRY, exe.entry);
+    st.set_aux(process::AT_BASE, ldso.base);
+    crate::make_stack_executable(core::iter::once(&exe), &st);
+    super::timing::mark("handover");
+    // SAFETY: ld.so and the program are mapped, and the stack describes the
+    // program as the kernel would for its PT_INTERP.
+    unsafe { crate::jump(st.sp, ldso.entry, 0) }
+}
+
+/// Opens the program's ld.so, first of all: with --root its canonical path
+/// (inside the root) is what the stub names as its interpreter. A program
+/// whose interpreter is shimld (how shimld was started, when not as a
+/// command) gets glibc's. Returns the path and the open file.
+fn open_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<&Object>, direct: bool) -> (Vec<u8>, map::ElfFile) {
+    let open = |path: &[u8]| match map::open_elf(&super::root::inside(path)) {
+        Ok(f) => f,
+        Err(e) => loader::fail(prog, &Error::load(path, e.message())),
+    };
+    let mut interp = interp.unwrap_or(shimld::search::RTLD_PATH).to_vec();
+    let mut file = open(&interp);
+    let is_shimld = |f: &map::ElfFile| {
+        me.is_some_and(|me| f.ehdr.e_entry == me.entry.wrapping_sub(me.base) as u64 && f.phdrs[..] == me.phdrs[..])
+    };
+    if !direct || is_shimld(&file) {
+        interp = shimld::search::RTLD_PATH.to_vec();
+        file = open(&interp);
+    }
+    let interp = if super::root::is_set() { map::fd_path(file.fd).unwrap_or(interp) } else { interp };
+    (interp, file)
+}
+
 /// Hands the program over to its ld.so. Never returns: ld.so comes back
 /// through the stub's entry point, `continuation`.
 #[allow(clippy::too_many_arguments)]
@@ -347,25 +453,7 @@ pub fn start(
 ) -> ! {
     // 1. The core is ld.so's to map.
     let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld);
-    let mut interp = ld.main().interp.clone().unwrap_or_else(|| shimld::search::RTLD_PATH.to_vec());
-    // ld.so, opened first: with --root its canonical path (inside the root)
-    // is what the stub names as its interpreter. A program whose
-    // interpreter is shimld (how shimld was started, when not as a command)
-    // gets glibc's.
-    let open = |path: &[u8]| match map::open_elf(&super::root::inside(path)) {
-        Ok(f) => f,
-        Err(e) => loader::fail(&ld.prog, &Error::load(path, e.message())),
-    };
-    let mut ldso_file = open(&interp);
-    let is_shimld = |f: &map::ElfFile| {
-        rtld.map(|r| &ld.objs[r])
-            .is_some_and(|me| f.ehdr.e_entry == me.entry.wrapping_sub(me.base) as u64 && f.phdrs[..] == me.phdrs[..])
-    };
-    if !direct || is_shimld(&ldso_file) {
-        interp = shimld::search::RTLD_PATH.to_vec();
-        ldso_file = open(&interp);
-    }
-    let interp = if super::root::is_set() { map::fd_path(ldso_file.fd).unwrap_or(interp) } else { interp };
+    let (interp, ldso_file) = open_ldso(&ld.prog, ld.main().interp.as_deref(), rtld.map(|r| &*ld.objs[r]), direct);
     // 2-3. TLS and the stub.
     let tls = tls_layout(&mut ld, &core);
     let (exports, copies, copies_done) = exports(&ld, &core);

@@ -19,6 +19,9 @@ pub struct Options {
     pub inhibit_cache: bool,
     /// `--no-cache` or SHIMLD_NO_CACHE: no resolution cache.
     pub no_cache: bool,
+    /// `--bind-all` or SHIMLD_BIND_ALL: shimld relocates the program even
+    /// when its ld.so could run it alone (see handover::ldso_alone).
+    pub bind_all: bool,
     pub argv0: Option<*const u8>,
     /// LD_BIND_NOW.
     pub bind_now: bool,
@@ -71,6 +74,10 @@ what happened. shimld can also be a program's PT_INTERP.
   --no-cache            do not use or write the resolution cache (the
                         bindings of earlier runs of the same closure, in
                         $XDG_CACHE_HOME/shimld)
+  --bind-all            bind the program's references even when it needs only
+                        glibc's own libraries and imports nothing shimld
+                        replaces (such a program is otherwise run by its
+                        ld.so alone, as without shimld)
 
 Per-process replicas (what the program sees; real system calls still go to
 the kernel):
@@ -99,7 +106,7 @@ A program name without a slash is looked up in PATH.
 Environment: LD_LIBRARY_PATH, LD_PRELOAD, LD_BIND_NOW and
 LD_TRACE_LOADED_OBJECTS as for ld.so; SHIMLD_DEBUG=help lists the trace
 categories, SHIMLD_DEBUG_OUTPUT=FILE writes the trace to FILE.PID;
-SHIMLD_NO_CACHE (any value) is --no-cache.
+SHIMLD_NO_CACHE (any value) is --no-cache, SHIMLD_BIND_ALL --bind-all.
 ";
 
 /// A non-negative decimal number.
@@ -179,6 +186,7 @@ pub fn parse(st: &Stack, direct: bool) -> Options {
                 b"--verify" => o.verify = true,
                 b"--inhibit-cache" => o.inhibit_cache = true,
                 b"--no-cache" => o.no_cache = true,
+                b"--bind-all" => o.bind_all = true,
                 b"--root" => o.root = Some(value("--root").to_vec()),
                 b"--hostname" => o.replicas.hostname = Some(value("--hostname").to_vec()),
                 b"--domainname" => o.replicas.domainname = Some(value("--domainname").to_vec()),
@@ -259,6 +267,9 @@ pub fn parse(st: &Stack, direct: bool) -> Options {
     o.dynamic_weak = st.getenv(b"LD_DYNAMIC_WEAK").is_some();
     if st.getenv(b"SHIMLD_NO_CACHE").is_some() {
         o.no_cache = true;
+    }
+    if st.getenv(b"SHIMLD_BIND_ALL").is_some() {
+        o.bind_all = true;
     }
     if let Some(v) = st.getenv(b"LD_PRELOAD") {
         let cli = core::mem::take(&mut o.preload);

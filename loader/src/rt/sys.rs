@@ -347,6 +347,9 @@ pub fn rename(from: &[u8], to: &[u8]) -> Result<()> {
     })
 }
 
+/// access(2) mode: the file exists.
+pub const F_OK: usize = 0;
+
 /// `access(path, mode)`.
 pub fn access(path: &[u8], mode: usize) -> Result<()> {
     with_path(path, |p| {
