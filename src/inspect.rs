@@ -79,6 +79,9 @@ pub struct ObjectReport {
 pub struct Report {
     pub program: String,
     pub glibc_program: bool,
+    /// The program needs only the glibc core and imports nothing shimld
+    /// replaces: its ld.so binds it too.
+    pub ldso_alone: bool,
     pub objects: Vec<ObjectReport>,
     pub by_type: BTreeMap<&'static str, u64>,
     /// (referring object, defining object) -> references.
@@ -181,9 +184,18 @@ pub fn inspect(a: &Args) -> Result<Report, String> {
     }
     let core = core_set(&objs, &deps);
     let glibc = core.iter().any(|&c| c);
+    // A program that needs only the core and imports nothing shimld
+    // replaces goes to its ld.so whole (with no options that say otherwise).
+    let ldso_alone = glibc && {
+        let exe = &objs[0];
+        let moved = exe.d.rpath.is_some() || exe.d.runpath.is_some() || exe.d.has_filter;
+        let needed = exe.d.needed.iter().map(|&n| shimld::dynamic::string(exe.syms.strtab, n));
+        bind::ldso_alone(needed, moved, &exe.syms, |n| shimld::replicas::ALWAYS.iter().any(|a| a.as_bytes() == n))
+    };
     let mut report = Report {
         program: a.prog.display().to_string(),
         glibc_program: glibc,
+        ldso_alone,
         objects: Vec::new(),
         by_type: BTreeMap::new(),
         bindings_between: Vec::new(),
@@ -273,7 +285,7 @@ pub fn inspect(a: &Args) -> Result<Report, String> {
                 version: version.map(|v| s(v.name)),
                 bound_to: bound.0.map(|j| if j == SHIMLD { "shimld".into() } else { objs[j].path.clone() }),
                 lazy: lazy_obj && kind == elf::R_X86_64_JUMP_SLOT && in_plt,
-                by_ldso: core[i],
+                by_ldso: core[i] || (ldso_alone && i == 0),
                 lookup: !local,
             });
         }
@@ -303,7 +315,12 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{}{}", r.program, if r.glibc_program { " (glibc program: the core is bound by ld.so)" } else { "" });
+    let how = match (r.glibc_program, r.ldso_alone) {
+        (true, true) => " (needs only the glibc core and imports nothing shimld replaces: ld.so binds it all)",
+        (true, false) => " (glibc program: the core is bound by ld.so)",
+        _ => "",
+    };
+    println!("{}{}", r.program, how);
     println!(
         "{:<48} {:>9} {:>9} {:>8} {:>7} {:>6} {:>9} {:>10}",
         "object", "relocs", "relative", "symbolic", "lookups", "pages", "searched", "lookup us"

@@ -104,4 +104,10 @@ fn ldso_alone_only_where_nothing_is_bound() {
     assert!(!alone(&["--library-path", "/nonexistent", "./alone"], &[]));
     // A trace of shimld's own binding asks for it.
     assert!(!alone(&["./alone"], &[("SHIMLD_DEBUG", "files,bindings")]));
+    // Started through PT_INTERP too (testprogs/interp checks the output).
+    let interp = common::build_testprog("interp");
+    let run =
+        common::run_in(&interp, &["./interp-alone-via-shimld".to_string()], &[("SHIMLD_DEBUG".into(), "files".into())]);
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("runs it alone"), "{}", run.stderr);
 }

@@ -92,6 +92,31 @@ fn inspect_binds_as_the_loader_does() {
     }
 }
 
+/// inspect says which programs go to their ld.so whole, as the loader
+/// decides (its SHIMLD_DEBUG=files trace says which way a program went).
+#[test]
+fn inspect_knows_when_ldso_runs_the_program_alone() {
+    let dir = common::build_testprog("ldso_alone");
+    for (prog, alone) in [("./alone", true), ("./alone-nopie", true), ("./alone-readlink", false)] {
+        let report = inspect(&dir, prog);
+        assert_eq!(report["ldso_alone"].as_bool(), Some(alone), "{prog}");
+        let exe = &report["objects"][0];
+        let bindings = exe["bindings"].as_array().unwrap();
+        assert!(!bindings.is_empty(), "{prog}: no bindings");
+        assert!(bindings.iter().all(|b| b["by_ldso"].as_bool() == Some(alone)), "{prog}: by_ldso is not {alone}");
+        let out = common::run(
+            Command::new(common::shimld()).arg(prog).current_dir(&dir).env_clear().env("SHIMLD_DEBUG", "files"),
+        );
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        assert_eq!(
+            out.stderr.contains("runs it alone"),
+            alone,
+            "{prog}: the loader went the other way:\n{}",
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn inspect_counts_what_readelf_lists() {
     let dir = common::build_testprog("cache");

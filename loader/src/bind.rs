@@ -136,6 +136,31 @@ pub const CORE_SONAMES: &[&[u8]] = &[
     b"libgcc_s.so.1",
 ];
 
+/// Whether a glibc program, by what its file says, can be run by its own
+/// ld.so alone (the loader's rt::handover::ldso_alone adds what the
+/// options and the environment say): every DT_NEEDED names a core library,
+/// no RPATH, RUNPATH or filter can move one (`moved`), and it imports no
+/// function shimld replaces (`replaced`). Its every reference would then be
+/// bound where ld.so binds it. (Without a hash table the symbol count, and
+/// so the imports, are unknown: no.)
+pub fn ldso_alone<'a>(
+    needed: impl IntoIterator<Item = Option<&'a [u8]>>,
+    moved: bool,
+    syms: &crate::symtab::SymTab<'a>,
+    replaced: impl Fn(&[u8]) -> bool,
+) -> bool {
+    let mut needed = needed.into_iter().peekable();
+    let core_only = needed.peek().is_some() && needed.all(|n| n.is_some_and(|n| CORE_SONAMES.contains(&n)));
+    let imports_replaced = || {
+        syms.syms.iter().enumerate().skip(1).any(|(i, s)| {
+            s.st_shndx == elf::SHN_UNDEF
+                && s.bind() != elf::STB_LOCAL
+                && syms.name(i as u32).is_none_or(|n| OVERRIDES.contains(&n) || replaced(n))
+        })
+    };
+    core_only && !moved && syms.has_hash() && !imports_replaced()
+}
+
 /// The functions of the glibc core that shimld's own definitions replace
 /// for the objects shimld loads: the dl* family, which must see shimld's
 /// objects.

@@ -183,10 +183,14 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
     let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
     let mut st = Stats::default();
     let exe = ld.main();
-    // (Walked in place: a copy of libc's tables would cost more in page
-    // faults than the walk itself.)
+    // The symbolic relocations (walked in place: a copy of libc's tables
+    // would cost more in page faults than the walk itself). The leading
+    // DT_RELACOUNT are RELATIVE and skipped unread: a large program's
+    // table is mostly those, and with the resolution cache warm nothing
+    // else reads them.
     let relocs = |o: &Object| {
         let rela: &'static [Rela] = o.image.table::<Rela>(o.d.rela.addr, o.d.rela.size / 24).unwrap_or(&[]);
+        let rela = &rela[(o.d.relacount as usize).min(rela.len())..];
         let plt: &'static [Rela] = super::x86_64::jmprel(o).unwrap_or(&[]);
         rela.iter().chain(plt.iter())
     };
@@ -340,17 +344,8 @@ fn root_library_path(st: &Stack) -> Option<(*mut *const u8, *const u8)> {
 /// trace of shimld's own work says otherwise).
 pub fn ldso_alone(exe: &Object, opts: &Options, st: &Stack, secure: bool) -> bool {
     const OWN_WORK: u32 = cat::SYMBOLS | cat::BINDINGS | cat::RELOC | cat::TLS | cat::INIT;
-    let core_only = !exe.d.needed.is_empty()
-        && exe.d.needed.iter().all(|&n| exe.string(n).is_some_and(|n| bind::CORE_SONAMES.contains(&n)));
-    let imports_ours = || {
-        exe.syms.syms.iter().enumerate().skip(1).any(|(i, s)| {
-            s.st_shndx == elf::SHN_UNDEF
-                && s.bind() != elf::STB_LOCAL
-                && exe.syms.name(i as u32).is_none_or(|n| bind::OVERRIDES.contains(&n) || super::replica::active(n))
-        })
-    };
-    core_only
-        && !opts.bind_all
+    let moved = exe.d.rpath.is_some() || exe.d.runpath.is_some() || exe.d.has_filter;
+    !opts.bind_all
         && !opts.list
         && !secure
         && !super::root::is_set()
@@ -359,13 +354,9 @@ pub fn ldso_alone(exe: &Object, opts: &Options, st: &Stack, secure: bool) -> boo
         && !super::replica::settings().deep
         && !super::out::enabled(OWN_WORK)
         && exe.interp.is_some()
-        && exe.d.rpath.is_none()
-        && exe.d.runpath.is_none()
-        && !exe.d.has_filter
-        && exe.syms.has_hash()
         && (exe.base == 0 || exe.phdrs.iter().any(|p| p.p_type == elf::PT_PHDR))
         && st.getenv(b"LD_LIBRARY_PATH").is_none_or(|p| p.is_empty())
-        && !imports_ours()
+        && bind::ldso_alone(exe.d.needed.iter().map(|&n| exe.string(n)), moved, &exe.syms, super::replica::active)
         && sys::access(b"/etc/ld.so.preload", sys::F_OK).is_err()
 }
 
