@@ -252,13 +252,22 @@ pub fn close(fd: i32) {
 /// Runs `f` with `path` as a NUL-terminated C string.
 pub fn with_path<T>(path: &[u8], f: impl FnOnce(*const u8) -> Result<T>) -> Result<T> {
     const MAX: usize = 4096;
+    // Most paths fit a small buffer on the stack; a PATH_MAX one would make
+    // every caller's frame a page deeper (each fresh stack page is a fault).
+    const SHORT: usize = 256;
     if path.len() >= MAX || path.contains(&0) {
         return Err(Errno(ENAMETOOLONG));
     }
+    if path.len() >= SHORT {
+        let mut v = alloc::vec::Vec::with_capacity(path.len() + 1);
+        v.extend_from_slice(path);
+        v.push(0);
+        return f(v.as_ptr());
+    }
     // Not cleared first: only the path and its NUL are read.
-    let mut buf = core::mem::MaybeUninit::<[u8; MAX]>::uninit();
+    let mut buf = core::mem::MaybeUninit::<[u8; SHORT]>::uninit();
     let p = buf.as_mut_ptr() as *mut u8;
-    // SAFETY: path.len() < MAX, so the path and its NUL fit in the buffer.
+    // SAFETY: path.len() < SHORT, so the path and its NUL fit in the buffer.
     unsafe {
         core::ptr::copy_nonoverlapping(path.as_ptr(), p, path.len());
         *p.add(path.len()) = 0;
