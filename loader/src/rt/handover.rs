@@ -416,12 +416,13 @@ fn open_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<&Object>, direct: bo
         Ok(f) => f,
         Err(e) => loader::fail(prog, &Error::load(path, e.message())),
     };
-    let mut interp = interp.unwrap_or(shimld::search::RTLD_PATH).to_vec();
+    let rtld = shimld::search::RTLD_PATH;
+    let mut interp = if direct { interp.unwrap_or(rtld) } else { rtld }.to_vec();
     let mut file = open(&interp);
     let is_shimld = |f: &map::ElfFile| {
         me.is_some_and(|me| f.ehdr.e_entry == me.entry.wrapping_sub(me.base) as u64 && f.phdrs[..] == me.phdrs[..])
     };
-    if !direct || is_shimld(&file) {
+    if direct && is_shimld(&file) {
         interp = shimld::search::RTLD_PATH.to_vec();
         file = open(&interp);
     }
