@@ -188,9 +188,10 @@ pub fn inspect(a: &Args) -> Result<Report, String> {
     // replaces goes to its ld.so whole (with no options that say otherwise).
     let ldso_alone = glibc && {
         let exe = &objs[0];
-        let moved = exe.d.rpath.is_some() || exe.d.runpath.is_some() || exe.d.has_filter;
         let needed = exe.d.needed.iter().map(|&n| shimld::dynamic::string(exe.syms.strtab, n));
-        bind::ldso_alone(needed, moved, &exe.syms, |n| shimld::replicas::ALWAYS.iter().any(|a| a.as_bytes() == n))
+        bind::ldso_alone(needed, exe.d.has_filter, &exe.syms, |n| {
+            shimld::replicas::ALWAYS.iter().any(|a| a.as_bytes() == n)
+        })
     };
     let mut report = Report {
         program: a.prog.display().to_string(),

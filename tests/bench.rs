@@ -14,7 +14,18 @@ fn bench(args: &[&str]) -> common::Outcome {
 #[test]
 fn bench_reports_both_loaders_and_the_ratio() {
     let svg = std::env::temp_dir().join(format!("shimld-bench-{}.svg", std::process::id()));
-    let out = bench(&["--rounds", "4", "--warmup", "1", "--json", "--plot", svg.to_str().unwrap(), "/bin/true"]);
+    // (--bind-all: the full handover, which has every phase.)
+    let out = bench(&[
+        "--rounds",
+        "4",
+        "--warmup",
+        "1",
+        "--json",
+        "--plot",
+        svg.to_str().unwrap(),
+        "--shimld-arg=--bind-all",
+        "/bin/true",
+    ]);
     assert_eq!(out.status, Some(0), "{}", out.stderr);
     let r: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(r["rounds"], 4);
@@ -37,6 +48,17 @@ fn bench_reports_both_loaders_and_the_ratio() {
     assert!(chart.starts_with("<svg") && chart.trim_end().ends_with("</svg>"));
     assert_eq!(chart.matches("<circle").count(), 8, "one point per run of each loader");
     assert!(chart.contains("relocation"), "the phases bar is missing");
+}
+
+/// A program its ld.so runs alone has the phases shimld goes through:
+/// mapping, the handover, and ld.so's work up to the program's entry.
+#[test]
+fn bench_phases_of_a_program_ldso_runs_alone() {
+    let out = bench(&["--rounds", "2", "--warmup", "0", "--json", "/bin/true"]);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let r: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let phases: Vec<&str> = r["phases"].as_array().unwrap().iter().map(|p| p[0].as_str().unwrap()).collect();
+    assert_eq!(phases, ["map", "handover", "ld.so"]);
 }
 
 #[test]

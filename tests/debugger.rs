@@ -68,6 +68,60 @@ fn gdb_breaks_in_a_shimld_loaded_library() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A program that needs only the glibc core goes to its ld.so whole
+/// (rt/handover.rs, ldso_alone); gdb still sees the program and libc, as
+/// after a full handover (`--bind-all`).
+#[test]
+fn gdb_sees_a_program_ldso_runs_alone() {
+    let dir = std::env::temp_dir().join(format!("shimld-debugger-alone-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("main.c"),
+        "#include <stdio.h>\nvoid inner(void) { puts(\"hi\"); }\nint main(void) { inner(); return 0; }\n",
+    )
+    .unwrap();
+    let out = common::run(Command::new("gcc").args(["-g", "-O0", "-o", "hello", "main.c"]).current_dir(&dir));
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    for extra in [None, Some("--bind-all")] {
+        let mut gdb = Command::new("gdb");
+        gdb.args(["-nx", "-batch", "-ex", "set breakpoint pending on", "-ex", "break puts", "-ex", "run", "-ex", "bt"])
+            .arg("--args")
+            .arg(common::shimld())
+            .args(extra)
+            .arg("./hello")
+            .current_dir(&dir)
+            .env("SHIMLD_DEBUG", "files")
+            .env("SHIMLD_DEBUG_OUTPUT", dir.join("trace"));
+        let out = common::run(&mut gdb);
+        assert!(
+            out.stdout.contains("Breakpoint 1, ") && out.stdout.contains("puts"),
+            "{extra:?}: gdb did not stop in puts:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        for (frame, func) in [("#1", "inner"), ("#2", "main")] {
+            assert!(
+                out.stdout.lines().any(|l| l.starts_with(frame) && l.contains(func) && l.contains("main.c")),
+                "{extra:?}: no {func} in the backtrace:\n{}",
+                out.stdout
+            );
+        }
+        // The trace (one file per process) says which way the program went.
+        let trace: String = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("trace."))
+            .map(|e| {
+                let t = std::fs::read_to_string(e.path()).unwrap();
+                std::fs::remove_file(e.path()).unwrap();
+                t
+            })
+            .collect();
+        assert_eq!(trace.contains("runs it alone"), extra.is_none(), "{extra:?}:\n{trace}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn perf_names_a_shimld_loaded_function() {
     let dir = build("perf");

@@ -76,9 +76,10 @@ fn relro_copy_reads_large_ranges() {
 }
 
 /// testprogs/ldso_alone: a program that needs only the glibc core and
-/// imports nothing shimld replaces goes to its ld.so whole; one that
-/// imports readlink, or asked to with --bind-all or SHIMLD_BIND_ALL, or
-/// whose libraries LD_LIBRARY_PATH could move, is relocated by shimld.
+/// imports nothing shimld replaces goes to its ld.so whole (LD_LIBRARY_PATH
+/// too is ld.so's to search); one that imports readlink, or asked to with
+/// --bind-all or SHIMLD_BIND_ALL, or searched for with an option ld.so
+/// would not see, is relocated by shimld.
 #[test]
 fn ldso_alone_only_where_nothing_is_bound() {
     let out = common::build_testprog("ldso_alone");
@@ -97,11 +98,13 @@ fn ldso_alone_only_where_nothing_is_bound() {
     };
     assert!(alone(&["./alone"], &[]));
     assert!(alone(&["./alone-nopie"], &[]));
+    assert!(alone(&["./alone-runpath"], &[]));
     assert!(!alone(&["./alone-readlink"], &[]));
     assert!(!alone(&["--bind-all", "./alone"], &[]));
     assert!(!alone(&["./alone"], &[("SHIMLD_BIND_ALL", "1")]));
-    assert!(!alone(&["./alone"], &[("LD_LIBRARY_PATH", "/nonexistent")]));
+    assert!(alone(&["./alone"], &[("LD_LIBRARY_PATH", "/nonexistent")]));
     assert!(!alone(&["--library-path", "/nonexistent", "./alone"], &[]));
+    assert!(!alone(&["--inhibit-cache", "./alone"], &[]));
     // A trace of shimld's own binding asks for it.
     assert!(!alone(&["./alone"], &[("SHIMLD_DEBUG", "files,bindings")]));
     // Started through PT_INTERP too (testprogs/interp checks the output).

@@ -138,14 +138,15 @@ pub const CORE_SONAMES: &[&[u8]] = &[
 
 /// Whether a glibc program, by what its file says, can be run by its own
 /// ld.so alone (the loader's rt::handover::ldso_alone adds what the
-/// options and the environment say): every DT_NEEDED names a core library,
-/// no RPATH, RUNPATH or filter can move one (`moved`), and it imports no
-/// function shimld replaces (`replaced`). Its every reference would then be
-/// bound where ld.so binds it. (Without a hash table the symbol count, and
-/// so the imports, are unknown: no.)
+/// options and the environment say): every DT_NEEDED names a core library
+/// (which ld.so would find where shimld's search finds it, RPATH, RUNPATH
+/// and LD_LIBRARY_PATH included), it is no filter (`filter`), and it
+/// imports no function shimld replaces (`replaced`). Its every reference
+/// would then be bound where ld.so binds it. (Without a hash table the
+/// symbol count, and so the imports, are unknown: no.)
 pub fn ldso_alone<'a>(
     needed: impl IntoIterator<Item = Option<&'a [u8]>>,
-    moved: bool,
+    filter: bool,
     syms: &crate::symtab::SymTab<'a>,
     replaced: impl Fn(&[u8]) -> bool,
 ) -> bool {
@@ -158,7 +159,7 @@ pub fn ldso_alone<'a>(
                 && syms.name(i as u32).is_none_or(|n| OVERRIDES.contains(&n) || replaced(n))
         })
     };
-    core_only && !moved && syms.has_hash() && !imports_replaced()
+    core_only && !filter && syms.has_hash() && !imports_replaced()
 }
 
 /// The functions of the glibc core that shimld's own definitions replace

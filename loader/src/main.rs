@@ -310,7 +310,7 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         enter_static(st, &opts, &prog, exe);
     }
     rt::replica::configure(opts.replicas.clone());
-    if rt::handover::ldso_alone(&exe, &opts, &st, secure) {
+    if rt::handover::ldso_alone(&exe, &opts, secure) {
         let drop = opts.prog_index + !prog.inserted.is_empty() as usize;
         rt::handover::enter_ldso_alone(
             exe,

@@ -335,28 +335,33 @@ fn root_library_path(st: &Stack) -> Option<(*mut *const u8, *const u8)> {
 }
 
 /// Whether the program's ld.so can run the program by itself: it needs
-/// nothing but the glibc core, found where ld.so finds it (no
-/// LD_LIBRARY_PATH, RPATH, RUNPATH, root or preload), and imports nothing
-/// shimld binds in the core's place (readlink and the exec family, the dl*
-/// family, the replicas in force). shimld would then bind each of its
-/// references exactly where ld.so binds it, so start-up need not pay for
-/// shimld's relocation, the stub and a view of libc (`--bind-all` or a
-/// trace of shimld's own work says otherwise).
-pub fn ldso_alone(exe: &Object, opts: &Options, st: &Stack, secure: bool) -> bool {
+/// nothing but the glibc core, searched for as ld.so searches (no root,
+/// --library-path, --inhibit-cache or preload, which ld.so would not
+/// know of), and imports nothing shimld binds in the core's place
+/// (readlink and the exec family, the dl* family, the replicas in force).
+/// shimld would then bind each of its references exactly where ld.so
+/// binds it, so start-up need not pay for shimld's relocation, the stub
+/// and a view of libc (`--bind-all` or a trace of shimld's own work says
+/// otherwise).
+pub fn ldso_alone(exe: &Object, opts: &Options, secure: bool) -> bool {
     const OWN_WORK: u32 = cat::SYMBOLS | cat::BINDINGS | cat::RELOC | cat::TLS | cat::INIT;
-    let moved = exe.d.rpath.is_some() || exe.d.runpath.is_some() || exe.d.has_filter;
     !opts.bind_all
         && !opts.list
         && !secure
         && !super::root::is_set()
         && opts.library_path.is_none()
+        && !opts.inhibit_cache
         && opts.preload.is_empty()
         && !super::replica::settings().deep
         && !super::out::enabled(OWN_WORK)
         && exe.interp.is_some()
         && (exe.base == 0 || exe.phdrs.iter().any(|p| p.p_type == elf::PT_PHDR))
-        && st.getenv(b"LD_LIBRARY_PATH").is_none_or(|p| p.is_empty())
-        && bind::ldso_alone(exe.d.needed.iter().map(|&n| exe.string(n)), moved, &exe.syms, super::replica::active)
+        && bind::ldso_alone(
+            exe.d.needed.iter().map(|&n| exe.string(n)),
+            exe.d.has_filter,
+            &exe.syms,
+            super::replica::active,
+        )
         && sys::access(b"/etc/ld.so.preload", sys::F_OK).is_err()
 }
 
@@ -381,6 +386,7 @@ pub fn enter_ldso_alone(
         Err(e) => loader::fail(prog, &Error::load(&interp, e.message())),
     };
     drop(file);
+    super::timing::mark("map");
     debug!(
         cat::FILES,
         "handover: {} needs only the glibc core and imports nothing of shimld's: {} runs it alone",
@@ -398,13 +404,107 @@ pub fn enter_ldso_alone(
     st.set_aux(process::AT_PHDR, exe.phdr_addr);
     st.set_aux(process::AT_PHNUM, exe.phdrs.len());
     st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
-    st.set_aux(process::AT_ENTRY, exe.entry);
+    // ld.so enters the program through `alone_entry`, which tells a debugger
+    // about the objects ld.so loaded and puts the program's entry back.
+    st.set_aux(process::AT_ENTRY, alone_entry as *const () as usize);
     st.set_aux(process::AT_BASE, ldso.base);
     crate::make_stack_executable(core::iter::once(&exe), &st);
+    let want = Want { version: None, plt: false, newest: false };
+    let r_debug = ldso
+        .syms
+        .lookup(&mut Name::new(b"_r_debug"), &want)
+        .map_or(0, |i| ldso.base.wrapping_add(ldso.syms.syms[i as usize].st_value as usize));
+    let l_ld = exe.dynamic.map_or(0, |d| exe.addr(d.p_vaddr));
+    let alone =
+        Alone { entry: exe.entry, r_debug, ldso_base: ldso.base, direct, base: exe.base, l_ld, path: exe.cpath };
+    // SAFETY: single-threaded; read once, by `alone_continue`.
+    unsafe { ALONE = Some(Box::new(alone)) };
     super::timing::mark("handover");
     // SAFETY: ld.so and the program are mapped, and the stack describes the
     // program as the kernel would for its PT_INTERP.
     unsafe { crate::jump(st.sp, ldso.entry, 0) }
+}
+
+/// What `alone_continue` needs of the program handed to ld.so whole.
+struct Alone {
+    entry: usize,
+    /// glibc's `_r_debug` (0 if ld.so has none).
+    r_debug: usize,
+    ldso_base: usize,
+    direct: bool,
+    base: usize,
+    l_ld: usize,
+    /// The program's path, NUL-terminated, for the debugger's list.
+    path: Vec<u8>,
+}
+
+static mut ALONE: Option<Box<Alone>> = None;
+
+/// The entry point ld.so jumps to once it has loaded, relocated and
+/// initialised a program handed to it whole: the stack pointer at argc,
+/// %rdx = ld.so's `_dl_fini`.
+#[unsafe(naked)]
+unsafe extern "C" fn alone_entry() -> ! {
+    naked_asm!(
+        "mov rdi, rsp",
+        "mov rsi, rdx",
+        "and rsp, -16",
+        "call {cont}",
+        "ud2",
+        cont = sym alone_continue,
+    )
+}
+
+/// Shows a debugger the objects ld.so loaded, as shimld's own list shows
+/// them after a full handover (started as a command, shimld is the
+/// debugger's main executable, and the program one of its objects), puts
+/// the program's entry back into the auxiliary vector and enters it.
+extern "C" fn alone_continue(sp: *mut usize, dl_fini: usize) -> ! {
+    // SAFETY: set by `enter_ldso_alone`, read once here, on the one thread.
+    let Some(a) = (unsafe { (*core::ptr::addr_of_mut!(ALONE)).take() }) else {
+        crate::eprint!("shimld: the program's entry was reached without its state\n");
+        sys::exit_group(127)
+    };
+    super::lock::thread_pointer_ready();
+    super::timing::mark("ld.so");
+    // SAFETY: sp is the stack ld.so passes to the program's entry.
+    let mut st = unsafe { Stack::new(sp) };
+    st.set_aux(process::AT_ENTRY, a.entry);
+    let mut first = None;
+    if a.direct && a.r_debug != 0 {
+        // shimld's entry (which the debugger skips), the program, then
+        // copies of glibc's entries after its main program's.
+        let mut chain: Vec<&'static super::dl::LinkMap> = Vec::new();
+        chain.push(Box::leak(Box::new(super::dl::LinkMap::default())));
+        let path: &'static [u8] = Box::leak(a.path.into_boxed_slice());
+        chain.push(Box::leak(Box::new(super::dl::LinkMap::copy_of(a.base, path.as_ptr(), a.l_ld))));
+        // SAFETY: glibc's _r_debug and its map list, consistent once ld.so
+        // enters the program; only the public fields are read, and the
+        // walk is bounded.
+        unsafe {
+            let r = &*(a.r_debug as *const RDebug);
+            let mut m = if r.r_map.is_null() { core::ptr::null() } else { (*r.r_map).l_next };
+            let mut n = 0;
+            while !m.is_null() && n < 4096 {
+                chain.push(Box::leak(Box::new(super::dl::LinkMap::copy_of((*m).l_addr, (*m).l_name, (*m).l_ld))));
+                m = (*m).l_next;
+                n += 1;
+            }
+        }
+        for (k, lm) in chain.iter().enumerate() {
+            let prev = if k > 0 { chain[k - 1] as *const _ as *mut _ } else { core::ptr::null_mut() };
+            let next = chain.get(k + 1).map_or(core::ptr::null_mut(), |n| *n as *const _ as *mut _);
+            lm.l_prev.store(prev, Ordering::Relaxed);
+            lm.l_next.store(next, Ordering::Release);
+        }
+        first = Some(chain[0] as *const super::dl::LinkMap);
+    }
+    // (Started as the interpreter, the debugger reads glibc's list through
+    // the program's DT_DEBUG; the event tells it to.)
+    super::debugger::state(super::debugger::RT_CONSISTENT, first, a.ldso_base);
+    // SAFETY: the program is loaded, relocated and initialised by ld.so;
+    // the stack is the one ld.so prepared; %rdx carries ld.so's _dl_fini.
+    unsafe { crate::jump(sp, a.entry, dl_fini) }
 }
 
 /// Opens the program's ld.so, first of all: with --root its canonical path
