@@ -404,9 +404,10 @@ pub fn enter_ldso_alone(
     st.set_aux(process::AT_PHDR, exe.phdr_addr);
     st.set_aux(process::AT_PHNUM, exe.phdrs.len());
     st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
-    // ld.so enters the program through `alone_entry`, which tells a debugger
-    // about the objects ld.so loaded and puts the program's entry back.
-    st.set_aux(process::AT_ENTRY, alone_entry as *const () as usize);
+    // ld.so enters the program through `entry` (`alone_continue`), which
+    // tells a debugger about the objects ld.so loaded and puts the
+    // program's entry back.
+    st.set_aux(process::AT_ENTRY, entry as *const () as usize);
     st.set_aux(process::AT_BASE, ldso.base);
     crate::make_stack_executable(core::iter::once(&exe), &st);
     let want = Want { version: None, plt: false, newest: false };
@@ -417,7 +418,7 @@ pub fn enter_ldso_alone(
     let l_ld = exe.dynamic.map_or(0, |d| exe.addr(d.p_vaddr));
     let alone =
         Alone { entry: exe.entry, r_debug, ldso_base: ldso.base, direct, base: exe.base, l_ld, path: exe.cpath };
-    // SAFETY: single-threaded; read once, by `alone_continue`.
+    // SAFETY: single-threaded; read once, by `continuation`.
     unsafe { ALONE = Some(Box::new(alone)) };
     super::timing::mark("handover");
     // SAFETY: ld.so and the program are mapped, and the stack describes the
@@ -440,31 +441,11 @@ struct Alone {
 
 static mut ALONE: Option<Box<Alone>> = None;
 
-/// The entry point ld.so jumps to once it has loaded, relocated and
-/// initialised a program handed to it whole: the stack pointer at argc,
-/// %rdx = ld.so's `_dl_fini`.
-#[unsafe(naked)]
-unsafe extern "C" fn alone_entry() -> ! {
-    naked_asm!(
-        "mov rdi, rsp",
-        "mov rsi, rdx",
-        "and rsp, -16",
-        "call {cont}",
-        "ud2",
-        cont = sym alone_continue,
-    )
-}
-
 /// Shows a debugger the objects ld.so loaded, as shimld's own list shows
 /// them after a full handover (started as a command, shimld is the
 /// debugger's main executable, and the program one of its objects), puts
 /// the program's entry back into the auxiliary vector and enters it.
-extern "C" fn alone_continue(sp: *mut usize, dl_fini: usize) -> ! {
-    // SAFETY: set by `enter_ldso_alone`, read once here, on the one thread.
-    let Some(a) = (unsafe { (*core::ptr::addr_of_mut!(ALONE)).take() }) else {
-        crate::eprint!("shimld: the program's entry was reached without its state\n");
-        sys::exit_group(127)
-    };
+fn alone_continue(a: Box<Alone>, sp: *mut usize, dl_fini: usize) -> ! {
     super::lock::thread_pointer_ready();
     super::timing::mark("ld.so");
     // SAFETY: sp is the stack ld.so passes to the program's entry.
@@ -694,8 +675,9 @@ pub fn start(
     unsafe { crate::jump(st.sp, ldso_entry, 0) }
 }
 
-/// The stub's entry point, where ld.so jumps once the core is ready: the
-/// stack pointer at argc (16-byte aligned) and %rdx = ld.so's `_dl_fini`.
+/// Where ld.so jumps once the core is ready (the stub's entry point), or
+/// once it has loaded a program handed to it whole: the stack pointer at
+/// argc (16-byte aligned) and %rdx = ld.so's `_dl_fini`.
 #[unsafe(naked)]
 unsafe extern "C" fn entry() -> ! {
     naked_asm!(
@@ -726,6 +708,10 @@ struct RDebug {
 }
 
 extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
+    // SAFETY: set by `enter_ldso_alone`, read once here, on the one thread.
+    if let Some(a) = unsafe { (*core::ptr::addr_of_mut!(ALONE)).take() } {
+        alone_continue(a, sp, dl_fini);
+    }
     // SAFETY: set by `start`, read once here, on the one thread there is.
     let Some(mut s) = (unsafe { (*core::ptr::addr_of_mut!(STATE)).take() }) else {
         crate::eprint!("shimld: the handover continuation ran without state\n");
