@@ -306,23 +306,20 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         outprint!("\tstatically linked\n");
         sys::exit_group(0);
     }
+    let inserted = prog.inserted.clone();
+    let cmd = process::CommandLine {
+        direct,
+        drop: opts.prog_index + !inserted.is_empty() as usize,
+        inserted: &inserted,
+        argv0: opts.argv0,
+        execfn: prog.execfn,
+    };
     if is_static {
-        enter_static(st, &opts, &prog, exe);
+        enter_static(st, &opts, &cmd, &prog, exe);
     }
     rt::replica::configure(opts.replicas.clone());
     if rt::handover::ldso_alone(&exe, &opts, secure) {
-        let drop = opts.prog_index + !prog.inserted.is_empty() as usize;
-        rt::handover::enter_ldso_alone(
-            exe,
-            &rtld,
-            st,
-            drop,
-            &prog.inserted,
-            opts.argv0,
-            direct,
-            prog.execfn,
-            &prog.name,
-        );
+        rt::handover::enter_ldso_alone(exe, &rtld, st, &cmd, &prog.name);
     }
 
     // 4. The closure.
@@ -394,8 +391,7 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     let core = rt::handover::core_set(&ld.objs);
     map_views(&mut ld, &core, &prog);
     if !core.is_empty() {
-        let drop = opts.prog_index + !prog.inserted.is_empty() as usize;
-        rt::handover::start(ld, core, st, drop, &prog.inserted, opts.argv0, direct, prog.execfn);
+        rt::handover::start(ld, core, st, &cmd);
     }
     let layout = tls::layout(&mut ld.objs);
     let random = st.aux(process::AT_RANDOM).map(|p| {
@@ -446,16 +442,12 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     // 8. Hand over: the stack as the program expects it, initialisers, entry.
     if direct {
         // SAFETY: no pointer into the old stack layout is used afterwards.
-        unsafe { st.rewrite(opts.prog_index + !prog.inserted.is_empty() as usize, &prog.inserted) };
-        if let Some(a) = opts.argv0 {
-            st.set_argv0(a);
-        }
+        unsafe { cmd.restore(&mut st) };
         let main = ld.main();
         st.set_aux(process::AT_PHDR, main.phdr_addr);
         st.set_aux(process::AT_PHNUM, main.phdrs.len());
         st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
         st.set_aux(process::AT_ENTRY, main.entry);
-        st.set_aux(process::AT_EXECFN, prog.execfn as usize);
         st.set_aux(process::AT_BASE, base);
     }
     make_stack_executable(ld.objs.iter().map(|o| &**o), &st);
@@ -860,21 +852,17 @@ fn mapped_program(st: &Stack) -> (Prog, Result<Object, Error>) {
 
 /// Enters a static program as the kernel would have: its own headers in the
 /// auxiliary vector, no interpreter, no fini function, registers cleared.
-fn enter_static(mut st: Stack, opts: &Options, prog: &Prog, exe: Object) -> ! {
+fn enter_static(mut st: Stack, opts: &Options, cmd: &process::CommandLine, prog: &Prog, exe: Object) -> ! {
     if opts.list {
         outprint!("\tstatically linked\n");
         sys::exit_group(0);
     }
     // SAFETY: nothing uses the old stack layout after this.
-    unsafe { st.rewrite(opts.prog_index + !prog.inserted.is_empty() as usize, &prog.inserted) };
-    if let Some(a) = opts.argv0 {
-        st.set_argv0(a);
-    }
+    unsafe { cmd.restore(&mut st) };
     st.set_aux(process::AT_PHDR, exe.phdr_addr);
     st.set_aux(process::AT_PHNUM, exe.phdrs.len());
     st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
     st.set_aux(process::AT_ENTRY, exe.entry);
-    st.set_aux(process::AT_EXECFN, prog.execfn as usize);
     st.set_aux(process::AT_BASE, 0);
     let entry = exe.entry;
     if !exe.is_code(entry) {

@@ -369,17 +369,8 @@ pub fn ldso_alone(exe: &Object, opts: &Options, secure: bool) -> bool {
 /// would have: the program (already mapped) is ld.so's main program, and
 /// ld.so loads, relocates and initialises everything. Never returns.
 #[allow(clippy::too_many_arguments)]
-pub fn enter_ldso_alone(
-    exe: Object,
-    me: &Object,
-    mut st: Stack,
-    drop_args: usize,
-    inserted: &[*const u8],
-    argv0: Option<*const u8>,
-    direct: bool,
-    execfn: *const u8,
-    prog: &[u8],
-) -> ! {
+pub fn enter_ldso_alone(exe: Object, me: &Object, mut st: Stack, cmd: &process::CommandLine, prog: &[u8]) -> ! {
+    let direct = cmd.direct;
     let (interp, file) = open_ldso(prog, exe.interp.as_deref(), Some(me), direct);
     let ldso = match Object::map(Kind::Core, interp.clone(), &file) {
         Ok(o) => o,
@@ -393,14 +384,8 @@ pub fn enter_ldso_alone(
         B(&exe.path),
         B(&interp)
     );
-    if direct {
-        // SAFETY: nothing uses the old stack layout after this.
-        unsafe { st.rewrite(drop_args, inserted) };
-        if let Some(a) = argv0 {
-            st.set_argv0(a);
-        }
-        st.set_aux(process::AT_EXECFN, execfn as usize);
-    }
+    // SAFETY: nothing uses the old stack layout after this.
+    unsafe { cmd.restore(&mut st) };
     st.set_aux(process::AT_PHDR, exe.phdr_addr);
     st.set_aux(process::AT_PHNUM, exe.phdrs.len());
     st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
@@ -513,17 +498,8 @@ fn open_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<&Object>, direct: bo
 
 /// Hands the program over to its ld.so. Never returns: ld.so comes back
 /// through the stub's entry point, `continuation`.
-#[allow(clippy::too_many_arguments)]
-pub fn start(
-    mut ld: Box<Loader>,
-    core: Vec<bool>,
-    mut st: Stack,
-    drop_args: usize,
-    inserted: &[*const u8],
-    argv0: Option<*const u8>,
-    direct: bool,
-    execfn: *const u8,
-) -> ! {
+pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process::CommandLine) -> ! {
+    let direct = cmd.direct;
     // 1. The core is ld.so's to map.
     let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld);
     let (interp, ldso_file) = open_ldso(&ld.prog, ld.main().interp.as_deref(), rtld.map(|r| &*ld.objs[r]), direct);
@@ -627,21 +603,13 @@ pub fn start(
     ld.stub_phdr = stub_base + layout.phdr;
     let prog_phdr = ld.main().phdr_addr;
     let prog_phnum = ld.main().phdrs.len();
-    if direct {
-        // SAFETY: nothing uses the old stack layout after this.
-        unsafe { st.rewrite(drop_args, inserted) };
-        if let Some(a) = argv0 {
-            st.set_argv0(a);
-        }
-    }
+    // SAFETY: nothing uses the old stack layout after this.
+    unsafe { cmd.restore(&mut st) };
     st.set_aux(process::AT_PHDR, stub_base + layout.phdr);
     st.set_aux(process::AT_PHNUM, layout.phnum);
     st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
     st.set_aux(process::AT_ENTRY, entry as *const () as usize);
     st.set_aux(process::AT_BASE, ldso_base);
-    if direct {
-        st.set_aux(process::AT_EXECFN, execfn as usize);
-    }
     let mut hidden_env = Vec::new();
     for i in 0..st.envc {
         // SAFETY: envp entries are strings of the initial stack, writable.

@@ -177,3 +177,34 @@ impl Stack {
         }
     }
 }
+
+/// The program's own command line, put back on the stack when shimld was
+/// started as a command: shimld's arguments dropped (a script's
+/// interpreter and script put in front), `--argv0`, and AT_EXECFN naming
+/// the program.
+pub struct CommandLine<'a> {
+    /// Started as a command (not as the program's PT_INTERP).
+    pub direct: bool,
+    /// Leading arguments to drop: shimld's, and the script's path.
+    pub drop: usize,
+    pub inserted: &'a [*const u8],
+    pub argv0: Option<*const u8>,
+    pub execfn: *const u8,
+}
+
+impl CommandLine<'_> {
+    /// Rewrites the stack as the kernel would have built it for the program
+    /// (nothing to do when the kernel started it).
+    ///
+    /// # Safety
+    /// As `Stack::rewrite`: nothing may use the old layout afterwards.
+    pub unsafe fn restore(&self, st: &mut Stack) {
+        if self.direct {
+            st.rewrite(self.drop, self.inserted);
+            if let Some(a) = self.argv0 {
+                st.set_argv0(a);
+            }
+            st.set_aux(AT_EXECFN, self.execfn as usize);
+        }
+    }
+}
