@@ -632,3 +632,55 @@ fn malformed_files_never_crash_shimld() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// A damaged program that needs only the glibc core is not handed to its
+/// ld.so whole (which would crash on it, natively too): shimld relocates
+/// it itself and rejects it with a message naming the file. (A COPY
+/// relocation outside the program's segments crashed the full handover
+/// too, in ld.so, which performs those: the program's tables are checked
+/// before it.)
+#[test]
+fn damaged_core_only_programs_are_not_handed_to_ldso() {
+    let built = common::build_testprog("ldso_alone");
+    let shimld = common::shimld();
+    let exe = Elf { b: std::fs::read(built.join("alone")).unwrap() };
+    let rela = exe.relas();
+    let last = *rela.last().expect("the program has RELA relocations");
+    let symbolic = *rela.iter().find(|&&r| exe.u32(r + 12) != 0).expect("a symbolic relocation");
+    let plt = exe.table(DT_JMPREL).expect("the program has PLT relocations");
+    let mut variants: Vec<(&str, Elf)> = Vec::new();
+    let mut v = exe.clone();
+    v.set64(last, 0x7fff_ffff_0000);
+    variants.push(("last relocation's offset outside the segments", v));
+    let mut v = exe.clone();
+    v.set64(symbolic, 0x10);
+    variants.push(("symbolic relocation's offset in the headers", v));
+    let mut v = exe.clone();
+    v.set32(last + 8, 0xee);
+    variants.push(("unknown relocation type", v));
+    let mut v = exe.clone();
+    v.set32(symbolic + 12, 0x00ff_ffff);
+    variants.push(("symbol index out of range", v));
+    let mut v = exe.clone();
+    v.set32(plt + 8, 8); // R_X86_64_RELATIVE in .rela.plt
+    variants.push(("RELATIVE among the PLT relocations", v));
+    let dir = built.parent().unwrap().join("damaged-alone");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut failures = Vec::new();
+    for (name, v) in &variants {
+        let path = dir.join("alone");
+        std::fs::write(&path, &v.b).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut cmd = Command::new(&shimld);
+        cmd.arg("./alone").current_dir(&dir).env_clear().env("PATH", "/usr/bin:/bin").env("SHIMLD_DEBUG", "files");
+        let o = common::run_with_timeout(&mut cmd, Duration::from_secs(20));
+        let trace_alone = o.stderr.contains("runs it alone");
+        if o.signal.is_some() || o.timed_out || o.status != Some(127) || !o.stderr.contains("alone") || trace_alone {
+            failures.push(format!("{name}: {:?} signal {:?}, alone: {trace_alone}\n{}", o.status, o.signal, o.stderr));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -195,6 +195,10 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
         rela.iter().chain(plt.iter())
     };
     for r in relocs(exe).into_iter().filter(|r| r.kind() == elf::R_X86_64_COPY) {
+        // The stub hands these to ld.so, which checks nothing.
+        if let Err(e) = super::x86_64::check_target(exe, r, false, None) {
+            loader::fail(&ld.prog, &e);
+        }
         let Some(name) = exe.syms.name(r.sym()) else { continue };
         let Ok(def) = ld.resolve(0, r.sym(), Class::Copy, &mut st) else { continue };
         if def.sym.is_none() || !core[def.obj] {
@@ -363,6 +367,8 @@ pub fn ldso_alone(exe: &Object, opts: &Options, secure: bool) -> bool {
             super::replica::active,
         )
         && sys::access(b"/etc/ld.so.preload", sys::F_OK).is_err()
+        // A damaged program is shimld's to report: ld.so would crash on it.
+        && super::x86_64::check_tables(exe).is_ok()
 }
 
 /// Hands a program that `ldso_alone` accepted to its ld.so as the kernel

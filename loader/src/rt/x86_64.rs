@@ -15,7 +15,7 @@ use shimld::elf::{self, Rela};
 /// A relocation target check: the bytes written must lie in a writable
 /// segment of the object (any segment while DT_TEXTREL makes them
 /// writable).
-struct Writable {
+pub struct Writable {
     ranges: Vec<(usize, usize)>,
 }
 
@@ -77,6 +77,98 @@ pub fn jmprel(o: &Object) -> Result<&'static [Rela], Error> {
         return Err(Error::Reloc { obj: o.path.clone(), detail: "DT_PLTREL is not DT_RELA".into() });
     }
     table(o, o.d.jmprel, "PLT")
+}
+
+/// Checks an object's relocation tables without applying them: what
+/// `relocate` checks as it goes (the tables inside the segments, known
+/// types, every target inside the writable segments, symbol indices inside
+/// the symbol table, a GOT for lazy PLT entries). For a program handed to
+/// ld.so whole (rt::handover::ldso_alone): ld.so itself would crash on
+/// what shimld rejects with a message, so such a program is relocated by
+/// shimld instead.
+pub fn check_tables(o: &Object) -> Result<(), Error> {
+    if o.d.relaent != 0 && o.d.relaent != 24 {
+        return Err(Error::Reloc { obj: o.path.clone(), detail: "unsupported DT_RELAENT".into() });
+    }
+    if o.d.rel.addr != 0 {
+        return Err(Error::Reloc { obj: o.path.clone(), detail: "DT_REL relocations are not used on x86-64".into() });
+    }
+    let w = Writable::of(o, o.d.textrel);
+    if o.d.relr.size != 0 {
+        let words: &[u64] = o.image.table(o.d.relr.addr, o.d.relr.size / 8).ok_or_else(|| Error::Reloc {
+            obj: o.path.clone(),
+            detail: "DT_RELR table lies outside the loaded segments".into(),
+        })?;
+        let mut at = 0usize;
+        for &e in words {
+            if e & 1 == 0 {
+                at = o.base.wrapping_add(e as usize);
+                w.check(o, at, 8)?;
+                at = at.wrapping_add(8);
+            } else {
+                let mut bits = e >> 1;
+                let mut p = at;
+                while bits != 0 {
+                    if bits & 1 != 0 {
+                        w.check(o, p, 8)?;
+                    }
+                    bits >>= 1;
+                    p = p.wrapping_add(8);
+                }
+                at = at.wrapping_add(63 * 8);
+            }
+        }
+    }
+    let rela = table(o, o.d.rela, "dynamic")?;
+    let plt = jmprel(o)?;
+    let mut lazy = false;
+    for (r, in_plt) in rela.iter().map(|r| (r, false)).chain(plt.iter().map(|r| (r, true))) {
+        check_target(o, r, in_plt, Some(&w))?;
+        lazy |= in_plt && r.kind() == elf::R_X86_64_JUMP_SLOT;
+    }
+    if lazy && !o.d.bind_now {
+        if o.d.pltgot == 0 {
+            return Err(Error::Reloc { obj: o.path.clone(), detail: "lazy PLT relocations without DT_PLTGOT".into() });
+        }
+        w.check(o, o.addr(o.d.pltgot), 24)?;
+    }
+    Ok(())
+}
+
+/// Checks one relocation of `o` without applying it: a known type (one the
+/// PLT may hold, for `in_plt`), a symbol index inside the symbol table,
+/// and the bytes it writes inside a writable segment (`w`, or the
+/// object's own when none is given).
+pub fn check_target(o: &Object, r: &Rela, in_plt: bool, w: Option<&Writable>) -> Result<(), Error> {
+    let kind = r.kind();
+    if in_plt && !matches!(kind, elf::R_X86_64_JUMP_SLOT | elf::R_X86_64_TLSDESC | elf::R_X86_64_IRELATIVE) {
+        return Err(bad_type(o, kind, true));
+    }
+    let sym = r.sym() as usize;
+    let size = match kind {
+        elf::R_X86_64_NONE => return Ok(()),
+        elf::R_X86_64_RELATIVE | elf::R_X86_64_RELATIVE64 | elf::R_X86_64_IRELATIVE => 8,
+        elf::R_X86_64_64
+        | elf::R_X86_64_GLOB_DAT
+        | elf::R_X86_64_JUMP_SLOT
+        | elf::R_X86_64_SIZE64
+        | elf::R_X86_64_DTPMOD64
+        | elf::R_X86_64_DTPOFF64
+        | elf::R_X86_64_TPOFF64 => 8,
+        elf::R_X86_64_PC32 | elf::R_X86_64_32 | elf::R_X86_64_SIZE32 => 4,
+        elf::R_X86_64_TLSDESC => 16,
+        elf::R_X86_64_COPY => o.syms.syms.get(sym).map_or(0, |s| s.st_size as usize),
+        k => return Err(bad_type(o, k, in_plt)),
+    };
+    let symbolic = !matches!(kind, elf::R_X86_64_RELATIVE | elf::R_X86_64_RELATIVE64 | elf::R_X86_64_IRELATIVE);
+    if symbolic && sym != 0 && sym >= o.syms.syms.len() {
+        return Err(Error::Reloc { obj: o.path.clone(), detail: format!("symbol index {sym} out of range") });
+    }
+    let at = o.addr(r.r_offset);
+    match w {
+        Some(w) => w.check(o, at, size),
+        None => Writable::of(o, o.d.textrel).check(o, at, size),
+    }
 }
 
 /// Applies all relocations of object `i`. With `lazy`, JUMP_SLOTs are left
