@@ -684,3 +684,86 @@ fn damaged_core_only_programs_are_not_handed_to_ldso() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The same damage to a glibc program and its library, which go through
+/// the handover to glibc's ld.so: shimld must not die by a signal, hang or
+/// panic, nor let ld.so crash on what it passes on; a damaged file it
+/// rejects is named. (Only run mode: `--list` and dlopen are the libc-free
+/// test's.)
+#[test]
+fn malformed_glibc_programs_never_crash_shimld() {
+    let built = common::build_testprog("malformed");
+    glibc_variants(&built, "gmal-main", &built, "libgmal.so");
+}
+
+/// The same for a program that needs only the glibc core, which would go
+/// to its ld.so whole (its library variants are never loaded).
+#[test]
+fn malformed_core_only_programs_never_crash_shimld() {
+    let alone = common::build_testprog("ldso_alone");
+    glibc_variants(&alone, "alone", &common::build_testprog("malformed"), "libgmal.so");
+}
+
+fn glibc_variants(exe_dir: &Path, exe_name: &'static str, lib_dir: &Path, lib_name: &'static str) {
+    let (gexe, glib) = (exe_name, lib_name);
+    let shimld = common::shimld();
+    let shimld = shimld.to_str().unwrap();
+    let exe = Elf { b: std::fs::read(exe_dir.join(gexe)).unwrap() };
+    let lib = Elf { b: std::fs::read(lib_dir.join(glib)).unwrap() };
+    let built = exe_dir;
+    let vs = variants(&exe, &lib);
+    assert!(vs.len() >= 100, "only {} variants", vs.len());
+    let dir: PathBuf = built.parent().unwrap().join(format!("malformed-variants-{gexe}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut failures = Vec::new();
+    let mut native_signals = 0;
+    for v in &vs {
+        let file = if v.file == EXE { gexe } else { glib };
+        std::fs::write(dir.join(gexe), if v.file == EXE { &v.bytes } else { &exe.b }).unwrap();
+        std::fs::write(dir.join(glib), if v.file == LIB { &v.bytes } else { &lib.b }).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join(gexe), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let prog = format!("./{gexe}");
+        let o = run(&dir, &[shimld, &prog]).out;
+        let named = o.stderr.contains(gexe) || o.stderr.contains(glib);
+        let must_reject = matches!(v.expect, Expect::Reject | Expect::RejectRun | Expect::RejectUse);
+        let problem = if o.timed_out {
+            Some("hung".to_string())
+        } else if let Some(sig) = o.signal {
+            Some(format!("died by signal {sig}"))
+        } else if o.stderr.contains("panicked") || o.stderr.contains("internal error") {
+            Some("panicked".into())
+        } else {
+            match o.status {
+                Some(0) if must_reject && v.file == EXE => Some("accepted".into()),
+                Some(0) => None,
+                Some(127) | Some(1) if named => None,
+                s => Some(format!("status {s:?}, the message does not name the file")),
+            }
+        };
+        if let Some(p) = problem {
+            failures.push(format!(
+                "{} ({file}): {p}\n  stdout: {}\n  stderr: {}",
+                v.name,
+                o.stdout.trim(),
+                o.stderr.trim()
+            ));
+            // MALFORMED_KEEP=DIR keeps the variants that failed, for a look.
+            if let Some(keep) = std::env::var_os("MALFORMED_KEEP") {
+                let d =
+                    PathBuf::from(keep).join(format!("{gexe}-{}", v.name.replace([' ', ':', '/', '#', '(', ')'], "_")));
+                std::fs::create_dir_all(&d).unwrap();
+                for f in [gexe, glib] {
+                    std::fs::copy(dir.join(f), d.join(f)).unwrap();
+                }
+            }
+        }
+        if run(&dir, &[common::LDSO, &prog]).out.signal.is_some() {
+            native_signals += 1;
+        }
+    }
+    eprintln!("{gexe}: {} variants: glibc's ld.so died by a signal on {native_signals}", vs.len());
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+}

@@ -152,11 +152,17 @@ pub fn ldso_alone<'a>(
 ) -> bool {
     let mut needed = needed.into_iter().peekable();
     let core_only = needed.peek().is_some() && needed.all(|n| n.is_some_and(|n| CORE_SONAMES.contains(&n)));
+    // (An undefined symbol that may not be looked up, local or hidden, or
+    // whose version index no table gives, is a damaged table that ld.so
+    // would bind to the object's own address 0 or to an old version:
+    // shimld is to report it.)
     let imports_replaced = || {
         syms.syms.iter().enumerate().skip(1).any(|(i, s)| {
             s.st_shndx == elf::SHN_UNDEF
-                && s.bind() != elf::STB_LOCAL
-                && syms.name(i as u32).is_none_or(|n| OVERRIDES.contains(&n) || replaced(n))
+                && (s.bind() == elf::STB_LOCAL
+                    || matches!(s.visibility(), elf::STV_HIDDEN | elf::STV_INTERNAL)
+                    || syms.version_missing(i as u32)
+                    || syms.name(i as u32).is_none_or(|n| OVERRIDES.contains(&n) || replaced(n)))
         })
     };
     core_only && !filter && syms.has_hash() && !imports_replaced()

@@ -204,6 +204,12 @@ impl<'a> SymTab<'a> {
             return Err(SymError::BadSymtab);
         }
         let syms: &[Sym] = image.table(d.symtab, nsyms).ok_or(SymError::BadSymtab)?;
+        // Version needs or definitions with no symbol versions to tie them
+        // to: a damaged table (ld.so would bind every reference unversioned,
+        // to the oldest of several versions).
+        if d.versym == 0 && (d.verneed != 0 || d.verdef != 0) {
+            return Err(SymError::BadVersions);
+        }
         let versym = if d.versym != 0 {
             let avail = image.bytes_upto(d.versym, nsyms * 2).ok_or(SymError::BadVersions)?;
             Some(image.table::<u16>(d.versym, avail.len() as u64 / 2).ok_or(SymError::BadVersions)?)
@@ -250,6 +256,14 @@ impl<'a> SymTab<'a> {
             return None;
         }
         self.versions.get(ndx as usize).copied().flatten()
+    }
+
+    /// Whether symbol `i` names a version index that no version need or
+    /// definition of this object gives (a damaged table: the reference
+    /// would be looked up unversioned, perhaps finding an old version).
+    pub fn version_missing(&self, i: u32) -> bool {
+        let ndx = self.version_index(i) & elf::VERSYM_VERSION;
+        ndx >= 2 && self.versions.get(ndx as usize).copied().flatten().is_none()
     }
 
     fn set_version(&mut self, ndx: u16, v: Version<'a>) -> Result<(), SymError> {

@@ -368,6 +368,8 @@ pub fn ldso_alone(exe: &Object, opts: &Options, secure: bool) -> bool {
         )
         && sys::access(b"/etc/ld.so.preload", sys::F_OK).is_err()
         // A damaged program is shimld's to report: ld.so would crash on it.
+        && exe.is_code(exe.entry)
+        && exe.phdrs.iter().filter(|p| p.p_type == elf::PT_TLS).all(|p| p.p_align.is_power_of_two())
         && super::x86_64::check_tables(exe).is_ok()
 }
 

@@ -377,8 +377,20 @@ impl Loader {
             });
         };
         // The null symbol, local symbols and hidden ones bind to the object
-        // itself without a lookup.
+        // itself without a lookup: an undefined one to nothing, if weak (a
+        // strong one is a damaged table: ld.so would bind it to address 0 of
+        // the object).
         if idx == 0 || sym.bind() == elf::STB_LOCAL || matches!(sym.visibility(), elf::STV_HIDDEN | elf::STV_INTERNAL) {
+            if idx != 0 && sym.st_shndx == elf::SHN_UNDEF {
+                if sym.bind() == elf::STB_WEAK {
+                    return Ok(Def { obj: from, sym: None });
+                }
+                let name = o.syms.name(idx).unwrap_or(b"?");
+                return Err(Error::Reloc {
+                    obj: o.path.clone(),
+                    detail: alloc::format!("undefined symbol `{}' is local to the object", B(name)),
+                });
+            }
             return Ok(Def { obj: from, sym: Some(sym) });
         }
         let Some(name) = o.syms.name(idx) else {
@@ -387,6 +399,16 @@ impl Loader {
                 detail: alloc::format!("symbol name of index {idx} out of range"),
             });
         };
+        if o.syms.version_missing(idx) {
+            return Err(Error::Reloc {
+                obj: o.path.clone(),
+                detail: alloc::format!(
+                    "symbol `{}' has version index {}, which no version table gives",
+                    B(name),
+                    o.syms.version_index(idx) & elf::VERSYM_VERSION
+                ),
+            });
+        }
         let version = o.syms.wanted_version(idx);
         stats.lookups += 1;
         let t0 = if stats.timed { super::timing::ticks() } else { 0 };

@@ -132,6 +132,93 @@ pub fn check_tables(o: &Object) -> Result<(), Error> {
         }
         w.check(o, o.addr(o.d.pltgot), 24)?;
     }
+    // ld.so takes the first DT_RELACOUNT entries to be RELATIVE unchecked.
+    let count = o.d.relacount as usize;
+    if count > rela.len() || rela[..count].iter().any(|r| r.kind() != elf::R_X86_64_RELATIVE) {
+        return Err(Error::Reloc {
+            obj: o.path.clone(),
+            detail: "DT_RELACOUNT counts more than RELATIVE relocations".into(),
+        });
+    }
+    check_init_tables(o, rela)
+}
+
+/// Checks, before relocation, that the initialisers and finalisers an
+/// object's tables will hold are code of the object: DT_INIT and DT_FINI,
+/// and each array entry as its RELATIVE relocation (RELA or RELR) or, in a
+/// position-dependent file, its own bytes give it. An entry set otherwise
+/// (by a symbolic relocation, say) cannot be checked now: an error too, for
+/// whoever needs a certain answer before the object runs.
+fn check_init_tables(o: &Object, rela: &[Rela]) -> Result<(), Error> {
+    let bad = |detail: &str| Err(Error::Reloc { obj: o.path.clone(), detail: detail.into() });
+    for f in [o.d.init, o.d.fini].into_iter().filter(|&f| f != 0) {
+        if !o.is_code(o.addr(f)) {
+            return bad("DT_INIT or DT_FINI lies outside the code segments");
+        }
+    }
+    let tables = [o.d.preinit_array, o.d.init_array, o.d.fini_array];
+    let in_tables = |v: u64| tables.iter().any(|t| v >= t.addr && v < t.addr.wrapping_add(t.size));
+    // The value each entry will hold, where a RELATIVE relocation sets it.
+    let mut set: Vec<(u64, usize)> = Vec::new();
+    for r in rela.iter().filter(|r| in_tables(r.r_offset)) {
+        if r.kind() != elf::R_X86_64_RELATIVE {
+            return bad("an init or fini array entry is set by a symbolic relocation");
+        }
+        set.push((r.r_offset, o.base.wrapping_add(r.r_addend as usize)));
+    }
+    if o.d.relr.size != 0 {
+        let words: &[u64] = o.image.table(o.d.relr.addr, o.d.relr.size / 8).unwrap_or(&[]);
+        let mut at = 0u64;
+        let mut add = |v: u64| {
+            if in_tables(v) {
+                let addend = o.image.read::<u64>(v).unwrap_or(0);
+                set.push((v, o.base.wrapping_add(addend as usize)));
+            }
+        };
+        for &e in words {
+            if e & 1 == 0 {
+                at = e;
+                add(at);
+                at = at.wrapping_add(8);
+            } else {
+                let mut bits = e >> 1;
+                let mut p = at;
+                while bits != 0 {
+                    if bits & 1 != 0 {
+                        add(p);
+                    }
+                    bits >>= 1;
+                    p = p.wrapping_add(8);
+                }
+                at = at.wrapping_add(63 * 8);
+            }
+        }
+    }
+    for t in tables {
+        let n = t.size / 8;
+        if t.size != 0 && o.image.table::<u64>(t.addr, n).is_none() {
+            return bad("init or fini array lies outside the loaded segments");
+        }
+        for k in 0..n {
+            let slot = t.addr + 8 * k;
+            let value = match set.iter().find(|&&(a, _)| a == slot) {
+                Some(&(_, v)) => v,
+                None => {
+                    let raw = o.image.read::<u64>(slot).unwrap_or(0);
+                    if raw == 0 || raw == u64::MAX {
+                        continue;
+                    }
+                    if o.base != 0 {
+                        return bad("an init or fini array entry has no relocation");
+                    }
+                    raw as usize
+                }
+            };
+            if !o.is_code(value) {
+                return bad("an init or fini array entry lies outside the code segments");
+            }
+        }
+    }
     Ok(())
 }
 
