@@ -194,7 +194,7 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
         let plt: &'static [Rela] = super::x86_64::jmprel(o).unwrap_or(&[]);
         rela.iter().chain(plt.iter())
     };
-    for r in relocs(exe).into_iter().filter(|r| r.kind() == elf::R_X86_64_COPY) {
+    for r in relocs(exe).filter(|r| r.kind() == elf::R_X86_64_COPY) {
         // The stub hands these to ld.so, which checks nothing.
         if let Err(e) = super::x86_64::check_target(exe, r, false, None) {
             loader::fail(&ld.prog, &e);
@@ -376,7 +376,6 @@ pub fn ldso_alone(exe: &Object, opts: &Options, secure: bool) -> bool {
 /// Hands a program that `ldso_alone` accepted to its ld.so as the kernel
 /// would have: the program (already mapped) is ld.so's main program, and
 /// ld.so loads, relocates and initialises everything. Never returns.
-#[allow(clippy::too_many_arguments)]
 pub fn enter_ldso_alone(exe: Object, me: &Object, mut st: Stack, cmd: &process::CommandLine, prog: &[u8]) -> ! {
     let direct = cmd.direct;
     let (interp, file) = open_ldso(prog, exe.interp.as_deref(), Some(me), direct);
@@ -438,7 +437,7 @@ static mut ALONE: Option<Box<Alone>> = None;
 /// them after a full handover (started as a command, shimld is the
 /// debugger's main executable, and the program one of its objects), puts
 /// the program's entry back into the auxiliary vector and enters it.
-fn alone_continue(a: Box<Alone>, sp: *mut usize, dl_fini: usize) -> ! {
+fn alone_continue(a: Alone, sp: *mut usize, dl_fini: usize) -> ! {
     super::lock::thread_pointer_ready();
     super::timing::mark("ld.so");
     // SAFETY: sp is the stack ld.so passes to the program's entry.
@@ -686,7 +685,7 @@ struct RDebug {
 extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     // SAFETY: set by `enter_ldso_alone`, read once here, on the one thread.
     if let Some(a) = unsafe { (*core::ptr::addr_of_mut!(ALONE)).take() } {
-        alone_continue(a, sp, dl_fini);
+        alone_continue(*a, sp, dl_fini);
     }
     // SAFETY: set by `start`, read once here, on the one thread there is.
     let Some(mut s) = (unsafe { (*core::ptr::addr_of_mut!(STATE)).take() }) else {
