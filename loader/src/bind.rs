@@ -156,7 +156,7 @@ pub fn ldso_alone<'a>(
     // whose version index no table gives, is a damaged table that ld.so
     // would bind to the object's own address 0 or to an old version:
     // shimld is to report it.)
-    let imports_replaced = || {
+    let needs_shimld = || {
         syms.syms.iter().enumerate().skip(1).any(|(i, s)| {
             s.st_shndx == elf::SHN_UNDEF
                 && (s.bind() == elf::STB_LOCAL
@@ -165,7 +165,7 @@ pub fn ldso_alone<'a>(
                     || syms.name(i as u32).is_none_or(|n| OVERRIDES.contains(&n) || replaced(n)))
         })
     };
-    core_only && !filter && syms.has_hash() && !imports_replaced()
+    core_only && !filter && syms.has_hash() && !needs_shimld()
 }
 
 /// The functions of the glibc core that shimld's own definitions replace
@@ -250,23 +250,39 @@ impl RelrEncoder {
     }
 }
 
-/// The offsets a DT_RELR table relocates, in order (for tests and tools).
-pub fn relr_offsets(words: &[u64]) -> alloc::vec::Vec<u64> {
-    let mut v = alloc::vec::Vec::new();
+/// Calls `f` with each offset a DT_RELR table relocates, in order, and
+/// stops at its first error. The one decoder of the format (the loader
+/// applies and checks tables with it; tools list them).
+#[inline]
+pub fn relr_for_each<E>(words: &[u64], mut f: impl FnMut(u64) -> Result<(), E>) -> Result<(), E> {
     let mut at = 0u64;
     for &e in words {
         if e & 1 == 0 {
-            v.push(e);
+            f(e)?;
             at = e.wrapping_add(8);
         } else {
-            for bit in 0..63 {
-                if (e >> (bit + 1)) & 1 != 0 {
-                    v.push(at.wrapping_add(8 * bit));
+            let mut bits = e >> 1;
+            let mut p = at;
+            while bits != 0 {
+                if bits & 1 != 0 {
+                    f(p)?;
                 }
+                bits >>= 1;
+                p = p.wrapping_add(8);
             }
             at = at.wrapping_add(63 * 8);
         }
     }
+    Ok(())
+}
+
+/// The offsets a DT_RELR table relocates, in order (for tests and tools).
+pub fn relr_offsets(words: &[u64]) -> alloc::vec::Vec<u64> {
+    let mut v = alloc::vec::Vec::new();
+    let _ = relr_for_each(words, |off| {
+        v.push(off);
+        Ok::<(), core::convert::Infallible>(())
+    });
     v
 }
 
