@@ -306,11 +306,10 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         outprint!("\tstatically linked\n");
         sys::exit_group(0);
     }
-    let inserted = prog.inserted.clone();
     let cmd = process::CommandLine {
         direct,
-        drop: opts.prog_index + !inserted.is_empty() as usize,
-        inserted: &inserted,
+        drop: opts.prog_index + !prog.inserted.is_empty() as usize,
+        inserted: &prog.inserted,
         argv0: opts.argv0,
         execfn: prog.execfn,
     };
