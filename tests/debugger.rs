@@ -4,29 +4,41 @@
 //! function.
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// A directory of this test's, with C sources written into it.
+fn sources(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("shimld-debugger-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir
+}
+
+fn gcc(dir: &Path, args: &[&str]) {
+    let out = common::run(Command::new("gcc").args(args).current_dir(dir));
+    assert_eq!(out.status, Some(0), "gcc {args:?}: {}", out.stderr);
+}
 
 /// A program and a library of its own, built with debug information.
 fn build(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("shimld-debugger-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("lib.c"),
-        "volatile long sink;\nlong lib_spin(long n) { long s = 0; for (long i = 0; i < n; i++) s += i * i; sink = s; return s & 1; }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("main.c"),
-        "#include <stdio.h>\nlong lib_spin(long);\nint main(int argc, char **argv) { printf(\"%ld\\n\", lib_spin(argc > 1 ? 400000000 : 10)); return 0; }\n",
-    )
-    .unwrap();
-    let gcc = |args: &[&str]| {
-        let out = common::run(Command::new("gcc").args(args).current_dir(&dir));
-        assert_eq!(out.status, Some(0), "gcc {args:?}: {}", out.stderr);
-    };
-    gcc(&["-g", "-O1", "-shared", "-fPIC", "-o", "libspin.so", "lib.c"]);
-    gcc(&["-g", "-O1", "-o", "spin", "main.c", "-L.", "-lspin", "-Wl,-rpath,$ORIGIN"]);
+    let dir = sources(
+        tag,
+        &[
+            (
+                "lib.c",
+                "volatile long sink;\nlong lib_spin(long n) { long s = 0; for (long i = 0; i < n; i++) s += i * i; sink = s; return s & 1; }\n",
+            ),
+            (
+                "main.c",
+                "#include <stdio.h>\nlong lib_spin(long);\nint main(int argc, char **argv) { printf(\"%ld\\n\", lib_spin(argc > 1 ? 400000000 : 10)); return 0; }\n",
+            ),
+        ],
+    );
+    gcc(&dir, &["-g", "-O1", "-shared", "-fPIC", "-o", "libspin.so", "lib.c"]);
+    gcc(&dir, &["-g", "-O1", "-o", "spin", "main.c", "-L.", "-lspin", "-Wl,-rpath,$ORIGIN"]);
     dir
 }
 
@@ -73,15 +85,14 @@ fn gdb_breaks_in_a_shimld_loaded_library() {
 /// after a full handover (`--bind-all`).
 #[test]
 fn gdb_sees_a_program_ldso_runs_alone() {
-    let dir = std::env::temp_dir().join(format!("shimld-debugger-alone-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("main.c"),
-        "#include <stdio.h>\nvoid inner(void) { puts(\"hi\"); }\nint main(void) { inner(); return 0; }\n",
-    )
-    .unwrap();
-    let out = common::run(Command::new("gcc").args(["-g", "-O0", "-o", "hello", "main.c"]).current_dir(&dir));
-    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let dir = sources(
+        "alone",
+        &[(
+            "main.c",
+            "#include <stdio.h>\nvoid inner(void) { puts(\"hi\"); }\nint main(void) { inner(); return 0; }\n",
+        )],
+    );
+    gcc(&dir, &["-g", "-O0", "-o", "hello", "main.c"]);
     for extra in [None, Some("--bind-all")] {
         let mut gdb = Command::new("gdb");
         gdb.args(["-nx", "-batch", "-ex", "set breakpoint pending on", "-ex", "break puts", "-ex", "run", "-ex", "bt"])

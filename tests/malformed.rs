@@ -532,6 +532,50 @@ fn run(dir: &Path, args: &[&str]) -> Ended {
     Ended { out: common::run_with_timeout(&mut cmd, Duration::from_secs(20)) }
 }
 
+/// What ended a run badly whatever the file: a hang, a signal, a panic.
+fn crashed(o: &common::Outcome) -> Option<String> {
+    if o.timed_out {
+        Some("hung".to_string())
+    } else if let Some(sig) = o.signal {
+        Some(format!("died by signal {sig}"))
+    } else if o.stderr.contains("panicked") || o.stderr.contains("internal error") {
+        Some("panicked".into())
+    } else {
+        None
+    }
+}
+
+/// An empty directory at `dir`.
+fn fresh_dir(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+}
+
+/// Writes an executable file.
+fn write_exe(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Puts variant `v` of one of a program and its library into `dir`, the
+/// other file undamaged.
+fn write_variant(dir: &Path, v: &Variant, (exe_name, exe): (&str, &Elf), (lib_name, lib): (&str, &Elf)) {
+    write_exe(&dir.join(exe_name), if v.file == EXE { &v.bytes } else { &exe.b });
+    std::fs::write(dir.join(lib_name), if v.file == LIB { &v.bytes } else { &lib.b }).unwrap();
+}
+
+/// MALFORMED_KEEP=DIR keeps the files of a variant that failed, for a look.
+fn keep_failed(dir: &Path, name: &str, files: &[&str]) {
+    if let Some(keep) = std::env::var_os("MALFORMED_KEEP") {
+        let d = PathBuf::from(keep).join(name.replace([' ', ':', '/', '#', '(', ')'], "_"));
+        std::fs::create_dir_all(&d).unwrap();
+        for f in files {
+            std::fs::copy(dir.join(f), d.join(f)).unwrap();
+        }
+    }
+}
+
 fn check(v: &Variant, what: &str, e: &Ended, dlopen: bool, failures: &mut Vec<String>) {
     let o = &e.out;
     // The damaged file, or the program whose reference it fails (as ld.so
@@ -543,12 +587,8 @@ fn check(v: &Variant, what: &str, e: &Ended, dlopen: bool, failures: &mut Vec<St
         Expect::RejectUse => what == "run",
         Expect::Any => false,
     };
-    let problem = if o.timed_out {
-        Some("hung".to_string())
-    } else if let Some(sig) = o.signal {
-        Some(format!("died by signal {sig}"))
-    } else if o.stderr.contains("panicked") || o.stderr.contains("internal error") {
-        Some("panicked".into())
+    let problem = if let Some(p) = crashed(o) {
+        Some(p)
     } else if dlopen {
         let failed = o.stdout.lines().find(|l| l.starts_with("dlopen failed: "));
         match (o.status, failed) {
@@ -593,8 +633,7 @@ fn malformed_files_never_crash_shimld() {
     let vs = variants(&exe, &lib);
     assert!(vs.len() >= 100, "only {} variants", vs.len());
     let dir: PathBuf = built.parent().unwrap().join("malformed-variants");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    fresh_dir(&dir);
     for f in ["gmal-main", "libgmal.so"] {
         std::fs::copy(built.join(f), dir.join(f)).unwrap();
     }
@@ -602,10 +641,7 @@ fn malformed_files_never_crash_shimld() {
     let mut native_signals = 0;
     let mut rejected = 0;
     for v in &vs {
-        std::fs::write(dir.join(EXE), if v.file == EXE { &v.bytes } else { &exe.b }).unwrap();
-        std::fs::write(dir.join(LIB), if v.file == LIB { &v.bytes } else { &lib.b }).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.join(EXE), std::fs::Permissions::from_mode(0o755)).unwrap();
+        write_variant(&dir, v, (EXE, &exe), (LIB, &lib));
         let ran = run(&dir, &[shimld, "./mal-main"]);
         if ran.out.status != Some(0) {
             rejected += 1;
@@ -616,13 +652,8 @@ fn malformed_files_never_crash_shimld() {
         if v.file == LIB {
             check(v, "dlopen", &run(&dir, &[shimld, "./gmal-main", "./libmal.so"]), true, &mut failures);
         }
-        // MALFORMED_KEEP=DIR keeps the variants that failed, for a look.
-        if let (true, Some(keep)) = (failures.len() > before, std::env::var_os("MALFORMED_KEEP")) {
-            let d = PathBuf::from(keep).join(v.name.replace([' ', ':', '/', '#', '(', ')'], "_"));
-            std::fs::create_dir_all(&d).unwrap();
-            for f in [EXE, LIB, "gmal-main", "libgmal.so"] {
-                std::fs::copy(dir.join(f), d.join(f)).unwrap();
-            }
+        if failures.len() > before {
+            keep_failed(&dir, &v.name, &[EXE, LIB, "gmal-main", "libgmal.so"]);
         }
         if run(&dir, &[common::LDSO, "./mal-main"]).out.signal.is_some() {
             native_signals += 1;
@@ -665,14 +696,10 @@ fn damaged_core_only_programs_are_not_handed_to_ldso() {
     v.set32(plt + 8, 8); // R_X86_64_RELATIVE in .rela.plt
     variants.push(("RELATIVE among the PLT relocations", v));
     let dir = built.parent().unwrap().join("damaged-alone");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    fresh_dir(&dir);
     let mut failures = Vec::new();
     for (name, v) in &variants {
-        let path = dir.join("alone");
-        std::fs::write(&path, &v.b).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        write_exe(&dir.join("alone"), &v.b);
         let mut cmd = Command::new(&shimld);
         cmd.arg("./alone").current_dir(&dir).env_clear().env("PATH", "/usr/bin:/bin").env("SHIMLD_DEBUG", "files");
         let o = common::run_with_timeout(&mut cmd, Duration::from_secs(20));
@@ -704,44 +731,30 @@ fn malformed_core_only_programs_never_crash_shimld() {
     glibc_variants(&alone, "alone", &common::build_testprog("malformed"), "libgmal.so");
 }
 
-fn glibc_variants(exe_dir: &Path, exe_name: &'static str, lib_dir: &Path, lib_name: &'static str) {
-    let (gexe, glib) = (exe_name, lib_name);
+fn glibc_variants(exe_dir: &Path, exe_name: &str, lib_dir: &Path, lib_name: &str) {
     let shimld = common::shimld();
     let shimld = shimld.to_str().unwrap();
-    let exe = Elf { b: std::fs::read(exe_dir.join(gexe)).unwrap() };
-    let lib = Elf { b: std::fs::read(lib_dir.join(glib)).unwrap() };
-    let built = exe_dir;
+    let exe = Elf { b: std::fs::read(exe_dir.join(exe_name)).unwrap() };
+    let lib = Elf { b: std::fs::read(lib_dir.join(lib_name)).unwrap() };
     let vs = variants(&exe, &lib);
     assert!(vs.len() >= 100, "only {} variants", vs.len());
-    let dir: PathBuf = built.parent().unwrap().join(format!("malformed-variants-{gexe}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir: PathBuf = exe_dir.parent().unwrap().join(format!("malformed-variants-{exe_name}"));
+    fresh_dir(&dir);
+    let prog = format!("./{exe_name}");
     let mut failures = Vec::new();
     let mut native_signals = 0;
     for v in &vs {
-        let file = if v.file == EXE { gexe } else { glib };
-        std::fs::write(dir.join(gexe), if v.file == EXE { &v.bytes } else { &exe.b }).unwrap();
-        std::fs::write(dir.join(glib), if v.file == LIB { &v.bytes } else { &lib.b }).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.join(gexe), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let prog = format!("./{gexe}");
+        let file = if v.file == EXE { exe_name } else { lib_name };
+        write_variant(&dir, v, (exe_name, &exe), (lib_name, &lib));
         let o = run(&dir, &[shimld, &prog]).out;
-        let named = o.stderr.contains(gexe) || o.stderr.contains(glib);
+        let named = o.stderr.contains(exe_name) || o.stderr.contains(lib_name);
         let must_reject = matches!(v.expect, Expect::Reject | Expect::RejectRun | Expect::RejectUse);
-        let problem = if o.timed_out {
-            Some("hung".to_string())
-        } else if let Some(sig) = o.signal {
-            Some(format!("died by signal {sig}"))
-        } else if o.stderr.contains("panicked") || o.stderr.contains("internal error") {
-            Some("panicked".into())
-        } else {
-            match o.status {
-                Some(0) if must_reject && v.file == EXE => Some("accepted".into()),
-                Some(0) => None,
-                Some(127) | Some(1) if named => None,
-                s => Some(format!("status {s:?}, the message does not name the file")),
-            }
-        };
+        let problem = crashed(&o).or_else(|| match o.status {
+            Some(0) if must_reject && v.file == EXE => Some("accepted".into()),
+            Some(0) => None,
+            Some(127) | Some(1) if named => None,
+            s => Some(format!("status {s:?}, the message does not name the file")),
+        });
         if let Some(p) = problem {
             failures.push(format!(
                 "{} ({file}): {p}\n  stdout: {}\n  stderr: {}",
@@ -749,21 +762,13 @@ fn glibc_variants(exe_dir: &Path, exe_name: &'static str, lib_dir: &Path, lib_na
                 o.stdout.trim(),
                 o.stderr.trim()
             ));
-            // MALFORMED_KEEP=DIR keeps the variants that failed, for a look.
-            if let Some(keep) = std::env::var_os("MALFORMED_KEEP") {
-                let d =
-                    PathBuf::from(keep).join(format!("{gexe}-{}", v.name.replace([' ', ':', '/', '#', '(', ')'], "_")));
-                std::fs::create_dir_all(&d).unwrap();
-                for f in [gexe, glib] {
-                    std::fs::copy(dir.join(f), d.join(f)).unwrap();
-                }
-            }
+            keep_failed(&dir, &format!("{exe_name}-{}", v.name), &[exe_name, lib_name]);
         }
         if run(&dir, &[common::LDSO, &prog]).out.signal.is_some() {
             native_signals += 1;
         }
     }
-    eprintln!("{gexe}: {} variants: glibc's ld.so died by a signal on {native_signals}", vs.len());
+    eprintln!("{exe_name}: {} variants: glibc's ld.so died by a signal on {native_signals}", vs.len());
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
 }
