@@ -160,33 +160,21 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
         }
         e = e.add(1);
     }
-    // shimld works on a stack of its own, leaving the kernel's stack free
-    // for the program's initial stack to be rewritten in place (a script's
-    // interpreter adds arguments, which moves it down). Its own mapping,
-    // not the kernel's stack grown further, so that a tight address-space
-    // limit ends in a message rather than a fault.
-    let stack = match sys::mmap(
-        0,
-        BOOT_STACK,
-        sys::PROT_READ | sys::PROT_WRITE,
-        sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
-        -1,
-        0,
-    ) {
-        Ok(p) => p,
-        Err(_) => {
-            let msg = b"shimld: cannot allocate memory for its stack\n";
-            let _ = sys::write(2, core::slice::from_raw_parts(msg.as_ptr(), msg.len()));
-            sys::exit_group(127)
-        }
-    };
-    // A guard page below it turns an overflow into a fault.
-    let _ = sys::mprotect(stack, sys::PAGE, sys::PROT_NONE);
+    // shimld works on the kernel's stack, below the initial block, as ld.so
+    // does: the pages it touches there are the ones the program's own
+    // start-up touches next (4 of them, whichever program runs), and a
+    // stack of its own cost a mapping, a guard page and those faults again.
+    // The kernel's stack mapping already reaches 128 KiB below the block
+    // (fs/exec.c), far more than shimld uses (16 KiB for clang or gdb).
+    // BOOT_GAP is left free above shimld's frames: the program's block is
+    // rewritten in place before it starts, and it grows down into the gap
+    // by at most two words and its 16-byte alignment (a script's
+    // interpreter and its argument replace shimld's own argument).
     asm!(
         "mov rsp, {top}",
         "call {main}",
         "ud2",
-        top = in(reg) stack + BOOT_STACK,
+        top = in(reg) (sp as usize - BOOT_GAP) & !15,
         main = sym main,
         in("rdi") sp,
         in("rsi") base,
@@ -195,8 +183,9 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
     )
 }
 
-/// The size of shimld's own stack.
-const BOOT_STACK: usize = 1 << 20;
+/// Free bytes left between the program's initial block and shimld's
+/// frames (see `boot`).
+const BOOT_GAP: usize = 256;
 
 // ---------------------------------------------------------------------------
 // 2. Who started us, and with what.
