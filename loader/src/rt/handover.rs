@@ -799,6 +799,15 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
             .collect();
         super::patch::patch_core(ld, &names);
     }
+    // The lazy-binding trampoline's vector save, from libc's CPU features.
+    let features = (0..s.core.len())
+        .filter(|&i| s.core[i])
+        .find_map(|i| ld.lookup_in(i, b"__x86_get_cpuid_feature_leaf"))
+        .filter(|d| d.sym.is_some_and(|s| s.kind() == elf::STT_FUNC));
+    if let Some(d) = features {
+        // SAFETY: libc's function, relocated by ld.so; one thread runs.
+        unsafe { super::x86_64::preset_xsave(ld.value(&d), st.aux(process::AT_MINSIGSTKSZ)) };
+    }
     // Relocate everything else, dependencies first.
     ld.skip_copies = core::mem::take(&mut s.copies_done);
     let stats = crate::relocate_all(ld, &s.core);

@@ -13,6 +13,7 @@ pub const AT_PLATFORM: usize = 15;
 pub const AT_SECURE: usize = 23;
 pub const AT_RANDOM: usize = 25;
 pub const AT_EXECFN: usize = 31;
+pub const AT_MINSIGSTKSZ: usize = 51;
 pub const AT_SYSINFO_EHDR: usize = 33;
 
 /// A view of the initial stack.
