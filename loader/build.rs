@@ -31,6 +31,8 @@ fn main() {
         "-Wl,--export-dynamic-symbol=exec*",
         "-Wl,--export-dynamic-symbol=posix_spawn*",
         "-Wl,--hash-style=both",
+        "-Wl,-z,pack-relative-relocs",
+        "-Wl,-z,norelro",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
