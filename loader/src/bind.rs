@@ -57,6 +57,10 @@ impl Entry {
     pub const PLAIN: u16 = 1;
     /// No definition: a weak reference left undefined.
     pub const NO_SYM: u16 = 2;
+    /// A PLT reference of a lazily bound object that no lookup resolved: it
+    /// stays to lazy binding (which reports it if it is ever called). Never
+    /// a binding for a reference that must be resolved at start-up.
+    pub const LAZY: u16 = 4;
 }
 
 /// The key of a reference: symbol index and class. Never 0.

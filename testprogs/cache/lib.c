@@ -18,3 +18,8 @@ int value(void) { return VALUE; }
 #include "many.h"
 #undef F
 int twice(void) { return 2 * VALUE; }
+
+#ifdef ABSENT
+/* Only in the library cache-plt links against (see plt.c). */
+int absent(void) { return 42; }
+#endif

@@ -47,6 +47,9 @@ pub struct Stats {
     /// object's are kept (the cache missed).
     pub rec: Option<Vec<shimld::bind::Entry>>,
     pub record_all: bool,
+    /// Bind lazily bound PLT entries at start-up where the binding is known
+    /// (see x86_64::prebind): set when the resolution cache is in use.
+    pub prebind: bool,
     /// The object being relocated: its leading RELATIVE relocations in
     /// DT_RELR form, for the cache file (when recording), and how many of
     /// them the cache's copy applied.
@@ -68,6 +71,7 @@ impl Default for Stats {
             pos: 0,
             rec: None,
             record_all: false,
+            prebind: false,
             relr: None,
             relr_done: 0,
         }

@@ -484,8 +484,13 @@ unsafe fn lazy_range(ld: &Loader, i: usize, w: &Writable, plt: &[Rela], st: &mut
             elf::R_X86_64_JUMP_SLOT => {
                 let at = o.addr(r.r_offset);
                 w.check(o, at, 8)?;
-                *(at as *mut usize) = (*(at as *const usize)).wrapping_add(o.base);
-                any = true;
+                match prebind(ld, i, r, st) {
+                    Some(v) => *(at as *mut usize) = v,
+                    None => {
+                        *(at as *mut usize) = (*(at as *const usize)).wrapping_add(o.base);
+                        any = true;
+                    }
+                }
             }
             elf::R_X86_64_TLSDESC => apply(ld, i, w, r, st)?,
             elf::R_X86_64_IRELATIVE => deferred.push(r),
@@ -496,6 +501,48 @@ unsafe fn lazy_range(ld: &Loader, i: usize, w: &Writable, plt: &[Rela], st: &mut
         apply(ld, i, w, r, st)?;
     }
     Ok(any)
+}
+
+/// The value a lazily bound PLT entry can take at start-up, with the
+/// resolution cache in use: the binding the cache holds for it, or on a
+/// miss the one a lookup finds (and the cache then keeps). A cached start-up
+/// then takes no lazy-binding round trips, each a symbol lookup in a scope
+/// whose tables have gone cold since start-up (~2 us apiece in gdb, which
+/// makes 359). It binds exactly what the first call would: the global
+/// scope of start-up comes first in every later lookup. Left to the first
+/// call, as without the cache: a reference no lookup resolves (an error
+/// only if it is called) or that binds to nothing (a weak one, which a
+/// later `dlopen` may define), and an IFUNC, whose resolver runs at the
+/// first call.
+unsafe fn prebind(ld: &Loader, i: usize, r: &Rela, st: &mut Stats) -> Option<usize> {
+    use shimld::bind::Entry;
+    if !st.prebind {
+        return None;
+    }
+    let k = memo::key(r.sym(), Class::Plt);
+    if let Some(&e) = st.stream.get(st.pos).filter(|e| e.key == k && e.flags & Entry::LAZY != 0) {
+        st.pos += 1;
+        st.cached += 1;
+        if let Some(rec) = &mut st.rec {
+            rec.push(e);
+        }
+        return None;
+    }
+    match resolve(ld, i, r.sym(), Class::Plt, st) {
+        Ok((def, addr)) => {
+            let s = def.sym?;
+            if s.kind() == elf::STT_GNU_IFUNC || s.kind() == elf::STT_TLS {
+                return None;
+            }
+            Some(addr.unwrap_or_else(|| ld.value(&def)))
+        }
+        Err(_) => {
+            if let Some(rec) = &mut st.rec {
+                rec.push(Entry { key: k, flags: Entry::LAZY | Entry::NO_SYM, ..Entry::default() });
+            }
+            None
+        }
+    }
 }
 
 /// Applies one relocation.
@@ -660,6 +707,11 @@ fn resolve(ld: &Loader, i: usize, idx: u32, class: Class, st: &mut Stats) -> Res
 #[inline]
 fn cached(ld: &Loader, e: &shimld::bind::Entry) -> Option<(Def, Option<usize>)> {
     use shimld::bind::Entry;
+    // (A reference left to lazy binding is looked up again when it must be
+    // resolved now, as with LD_BIND_NOW.)
+    if e.flags & Entry::LAZY != 0 {
+        return None;
+    }
     let o = ld.objs.get(e.obj as usize)?;
     if e.flags & Entry::NO_SYM != 0 {
         return Some((Def { obj: e.obj as usize, sym: None }, None));
