@@ -148,13 +148,9 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
             at += 8;
         } else {
             let mut bits = *e >> 1;
-            let mut p = at;
             while bits != 0 {
-                if bits & 1 != 0 {
-                    *(p as *mut usize) += base;
-                }
-                bits >>= 1;
-                p += 8;
+                *((at + 8 * bits.trailing_zeros() as usize) as *mut usize) += base;
+                bits &= bits - 1;
             }
             at += 63 * 8;
         }
