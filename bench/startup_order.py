@@ -90,7 +90,8 @@ def main():
                 " * shimld's code. Written by bench/startup_order.py; see there. */\n")
         f.write("SECTIONS\n{\n  .text.startup : ALIGN(16)\n  {\n")
         for p in pats:
-            f.write(f"    *(.text.{p})\n")
+            # (Functions LLVM takes to be cold are in .text.unlikely.*.)
+            f.write(f"    *(.text.{p} .text.unlikely.{p})\n")
         f.write("  }\n}\nINSERT BEFORE .text;\n")
     print(f"{OUT}: {len(pats)} patterns", file=sys.stderr)
 
