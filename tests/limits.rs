@@ -112,3 +112,36 @@ fn too_little_address_space() {
     }
     assert!(worked > 0, "no limit was enough for any program");
 }
+
+#[test]
+fn a_tight_stack_limit() {
+    // shimld runs on the kernel's stack below the program's block, unless
+    // RLIMIT_STACK leaves too little room there: then on a mapping of its
+    // own, which it also goes back to when ld.so hands over. From 16 KiB up,
+    // whatever runs natively runs under shimld, with the same output
+    // (natively /bin/true starts with 12 KiB; shimld's longer command line
+    // takes a little of that).
+    let dir = common::build_testprog("malformed");
+    let mut progs: Vec<Vec<String>> = vec![vec!["./mal-main".into()], vec!["/bin/true".into()]];
+    if Path::new("/usr/bin/git").exists() {
+        progs.push(vec!["/usr/bin/git".into(), "--version".into()]);
+    }
+    let shimld = common::shimld();
+    for kib in [16, 20, 24, 32, 64, 256, 8192] {
+        for prog in &progs {
+            let run = |line: String| {
+                common::run_with_timeout(
+                    Command::new("sh").arg("-c").arg(&line).current_dir(&dir).env_clear().env("PATH", "/usr/bin:/bin"),
+                    Duration::from_secs(60),
+                )
+            };
+            let native = run(format!("ulimit -s {kib} && exec {}", prog.join(" ")));
+            let line = format!("ulimit -s {kib} && exec {} {}", shimld.display(), prog.join(" "));
+            let out = run(line.clone());
+            assert!(out.signal.is_none() && !out.timed_out, "{line}: {}", out.describe());
+            if native.status == Some(0) {
+                assert_eq!((out.status, &out.stdout), (Some(0), &native.stdout), "{line}: {}", out.stderr);
+            }
+        }
+    }
+}

@@ -160,17 +160,45 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
     // does: the pages it touches there are the ones the program's own
     // start-up touches next (4 of them, whichever program runs), and a
     // stack of its own cost a mapping, a guard page and those faults again.
-    // The kernel's stack mapping already reaches 128 KiB below the block
-    // (fs/exec.c), far more than shimld uses (16 KiB for clang or gdb).
     // BOOT_GAP is left free above shimld's frames: the program's block is
     // rewritten in place before it starts, and it grows down into the gap
     // by at most two words and its 16-byte alignment (a script's
     // interpreter and its argument replace shimld's own argument).
+    let top = if kernel_stack_room(sp) >= BOOT_NEEDS {
+        (sp as usize - BOOT_GAP) & !15
+    } else {
+        // RLIMIT_STACK leaves too little room below the block (ld.so and
+        // /bin/true run in a 12 KiB stack): a stack of its own, so that a
+        // tight limit never turns into a crash. Its own mapping, not the
+        // kernel's stack grown further, so that a tight address-space limit
+        // ends in a message rather than a fault.
+        let stack = match sys::mmap(
+            0,
+            BOOT_STACK,
+            sys::PROT_READ | sys::PROT_WRITE,
+            sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
+            -1,
+            0,
+        ) {
+            Ok(p) => p,
+            Err(_) => {
+                let msg = b"shimld: cannot allocate memory for its stack\n";
+                let _ = sys::write(2, core::slice::from_raw_parts(msg.as_ptr(), msg.len()));
+                sys::exit_group(127)
+            }
+        };
+        // A guard page below it turns an overflow into a fault.
+        let _ = sys::mprotect(stack, sys::PAGE, sys::PROT_NONE);
+        // (And where ld.so comes back to shimld, it comes back to this
+        // stack: see rt::handover::entry.)
+        core::ptr::write(core::ptr::addr_of_mut!(SHIMLD_OWN_STACK), stack + BOOT_STACK);
+        stack + BOOT_STACK
+    };
     asm!(
         "mov rsp, {top}",
         "call {main}",
         "ud2",
-        top = in(reg) (sp as usize - BOOT_GAP) & !15,
+        top = in(reg) top,
         main = sym main,
         in("rdi") sp,
         in("rsi") base,
@@ -178,6 +206,49 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
         options(noreturn)
     )
 }
+
+/// How many bytes RLIMIT_STACK lets the kernel's stack grow below `sp`
+/// (0 if unknown). The block above `sp` ends with the program's file name
+/// (AT_EXECFN), which the kernel puts at the top.
+///
+/// # Safety
+/// `sp` must be the kernel's initial stack pointer. Runs before relocation:
+/// raw pointers and system calls only.
+unsafe fn kernel_stack_room(sp: *const usize) -> usize {
+    let Ok(limit) = sys::stack_limit() else { return 0 };
+    let argc = *sp;
+    let mut p = sp.add(1 + argc + 1);
+    while *p != 0 {
+        p = p.add(1);
+    }
+    p = p.add(1);
+    let mut execfn = 0;
+    while *p != process::AT_NULL {
+        if *p == process::AT_EXECFN {
+            execfn = *p.add(1);
+        }
+        p = p.add(2);
+    }
+    if execfn < sp as usize {
+        return 0;
+    }
+    // The name is at most a path's length, and the kernel ends the stack
+    // with a null word after it.
+    let used = execfn - sp as usize + 4096 + 8;
+    limit.saturating_sub(used)
+}
+
+/// What shimld's start-up needs below the block (16.5 KiB measured for
+/// true, git, python3, clang and gdb), with a margin.
+const BOOT_NEEDS: usize = 64 * 1024;
+
+/// The size of shimld's own stack, where RLIMIT_STACK is too tight.
+const BOOT_STACK: usize = 1 << 20;
+
+/// The top of shimld's own stack, when it has one (0: it runs on the
+/// kernel's).
+#[no_mangle]
+pub static mut SHIMLD_OWN_STACK: usize = 0;
 
 /// Free bytes left between the program's initial block and shimld's
 /// frames (see `boot`).

@@ -652,13 +652,21 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
 
 /// Where ld.so jumps once the core is ready (the stub's entry point), or
 /// once it has loaded a program handed to it whole: the stack pointer at
-/// argc (16-byte aligned) and %rdx = ld.so's `_dl_fini`.
+/// argc (16-byte aligned) and %rdx = ld.so's `_dl_fini`. shimld goes on
+/// below the program's block, or on its own stack if it has one (a tight
+/// RLIMIT_STACK: see `boot`).
 #[unsafe(naked)]
 unsafe extern "C" fn entry() -> ! {
     naked_asm!(
         "mov rdi, rsp",
         "mov rsi, rdx",
-        "and rsp, -16",
+        "mov rax, qword ptr [rip + SHIMLD_OWN_STACK]",
+        "test rax, rax",
+        "jnz 1f",
+        "mov rax, rsp",
+        "1:",
+        "and rax, -16",
+        "mov rsp, rax",
         "call {cont}",
         "ud2",
         cont = sym continuation,

@@ -79,6 +79,8 @@ const SYS_TGKILL: usize = 234;
 const SYS_GETDENTS64: usize = 217;
 const SYS_OPENAT2: usize = 437;
 const SYS_PRCTL: usize = 157;
+const SYS_PRLIMIT64: usize = 302;
+const RLIMIT_STACK: usize = 3;
 const SYS_EXIT_GROUP: usize = 231;
 const SYS_OPENAT: usize = 257;
 const SYS_NEWFSTATAT: usize = 262;
@@ -526,6 +528,16 @@ pub fn futex_wake(word: &core::sync::atomic::AtomicU32, n: u32) {
 }
 
 /// Advice on a range of memory (advice that changes no contents).
+/// The soft limit on the stack's size (RLIMIT_STACK), in bytes
+/// (`usize::MAX` when unlimited).
+pub fn stack_limit() -> Result<usize> {
+    let mut lim = [0u64; 2];
+    // SAFETY: prlimit64 on this process (pid 0) only writes the old limits
+    // into the 16-byte buffer given.
+    ret(unsafe { syscall4(SYS_PRLIMIT64, 0, RLIMIT_STACK, 0, lim.as_mut_ptr() as usize) })?;
+    Ok(usize::try_from(lim[0]).unwrap_or(usize::MAX))
+}
+
 pub fn madvise(addr: usize, len: usize, advice: usize) -> Result<()> {
     // SAFETY: the advice this is used with (MADV_HUGEPAGE) changes how the
     // range is backed, not what it holds.
