@@ -79,24 +79,37 @@ fn search_paths_too_long() {
     assert_eq!(out.status, Some(0), "{}", out.stderr);
 }
 
+/// The programs the limit tests run: the malformed folder's glibc program
+/// with a library of its own, /bin/true, and `big` with its arguments if
+/// it is installed.
+fn limit_programs(big: &[&str]) -> Vec<Vec<String>> {
+    let mut progs: Vec<Vec<String>> = vec![vec!["./mal-main".into()], vec!["/bin/true".into()]];
+    if Path::new(big[0]).exists() {
+        progs.push(big.iter().map(|s| s.to_string()).collect());
+    }
+    progs
+}
+
+/// Runs a shell command line in `dir` with a clean environment.
+fn sh_in(dir: &Path, line: &str) -> common::Outcome {
+    common::run_with_timeout(
+        Command::new("sh").arg("-c").arg(line).current_dir(dir).env_clear().env("PATH", "/usr/bin:/bin"),
+        Duration::from_secs(60),
+    )
+}
+
 #[test]
 fn too_little_address_space() {
     // From too little for anything to enough for everything: each run
     // either works or says what it could not map or allocate.
     let dir = common::build_testprog("malformed");
-    let mut progs: Vec<Vec<String>> = vec![vec!["./mal-main".into()], vec!["/bin/true".into()]];
-    if Path::new("/usr/bin/clang-14").exists() {
-        progs.push(vec!["/usr/bin/clang-14".into(), "--version".into()]);
-    }
+    let progs = limit_programs(&["/usr/bin/clang-14", "--version"]);
     let shimld = common::shimld();
     let mut worked = 0;
     for kib in [2_000, 2_500, 3_000, 4_000, 6_000, 10_000, 20_000, 60_000, 200_000, 2_000_000] {
         for prog in &progs {
             let line = format!("ulimit -v {kib} && exec {} {}", shimld.display(), prog.join(" "));
-            let out = common::run_with_timeout(
-                Command::new("sh").arg("-c").arg(&line).current_dir(&dir).env_clear().env("PATH", "/usr/bin:/bin"),
-                Duration::from_secs(60),
-            );
+            let out = sh_in(&dir, &line);
             assert!(out.signal.is_none() && !out.timed_out, "{line}: {}", out.describe());
             match out.status {
                 Some(0) => worked += 1,
@@ -122,22 +135,13 @@ fn a_tight_stack_limit() {
     // (natively /bin/true starts with 12 KiB; shimld's longer command line
     // takes a little of that).
     let dir = common::build_testprog("malformed");
-    let mut progs: Vec<Vec<String>> = vec![vec!["./mal-main".into()], vec!["/bin/true".into()]];
-    if Path::new("/usr/bin/git").exists() {
-        progs.push(vec!["/usr/bin/git".into(), "--version".into()]);
-    }
+    let progs = limit_programs(&["/usr/bin/git", "--version"]);
     let shimld = common::shimld();
     for kib in [16, 20, 24, 32, 64, 256, 8192] {
         for prog in &progs {
-            let run = |line: String| {
-                common::run_with_timeout(
-                    Command::new("sh").arg("-c").arg(&line).current_dir(&dir).env_clear().env("PATH", "/usr/bin:/bin"),
-                    Duration::from_secs(60),
-                )
-            };
-            let native = run(format!("ulimit -s {kib} && exec {}", prog.join(" ")));
+            let native = sh_in(&dir, &format!("ulimit -s {kib} && exec {}", prog.join(" ")));
             let line = format!("ulimit -s {kib} && exec {} {}", shimld.display(), prog.join(" "));
-            let out = run(line.clone());
+            let out = sh_in(&dir, &line);
             assert!(out.signal.is_none() && !out.timed_out, "{line}: {}", out.describe());
             if native.status == Some(0) {
                 assert_eq!((out.status, &out.stdout), (Some(0), &native.stdout), "{line}: {}", out.stderr);
