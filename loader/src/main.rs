@@ -162,8 +162,9 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
     // stack of its own cost a mapping, a guard page and those faults again.
     // BOOT_GAP is left free above shimld's frames: the program's block is
     // rewritten in place before it starts, and it grows down into the gap
-    // by at most two words and its 16-byte alignment (a script's
-    // interpreter and its argument replace shimld's own argument).
+    // by at most nine words and its 16-byte alignment (up to five levels
+    // of script interpreters, each with an argument, replace shimld's own
+    // argument and the script's; see Stack::rewrite).
     let top = if kernel_stack_room(sp) >= BOOT_NEEDS {
         (sp as usize - BOOT_GAP) & !15
     } else {
@@ -759,8 +760,9 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
     (Prog { name, path, execfn, real, inserted, setid }, exe)
 }
 
-/// The most nested interpreters the kernel follows.
-const MAX_SCRIPT_DEPTH: usize = 4;
+/// The most scripts the kernel follows before the program that runs them
+/// (exec_binprm in fs/exec.c: a sixth fails with ELOOP; measured on 6.18).
+const MAX_SCRIPT_DEPTH: usize = 5;
 
 /// Follows `#!` lines from `path`: returns the program to load, the
 /// arguments that go in front of the original ones in its argv (each
@@ -775,7 +777,8 @@ fn script_interpreter(mut path: Vec<u8>, execfn: *const u8) -> Result<(Vec<u8>, 
     };
     let mut inserted: Vec<*const u8> = Vec::new();
     let mut file = execfn;
-    for _ in 0..MAX_SCRIPT_DEPTH {
+    // Every script, then the program that runs the last one.
+    for _ in 0..=MAX_SCRIPT_DEPTH {
         let Ok(fd) = rt::root::open(&path, sys::O_RDONLY) else { return Ok((path, inserted, None)) };
         let mut head = [0u8; 256];
         let n = sys::pread_full(fd, &mut head, 0).unwrap_or(0);

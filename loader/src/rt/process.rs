@@ -119,8 +119,10 @@ impl Stack {
     /// `insert` (a script's interpreter and its argument, if any), as the
     /// kernel would have started the program. The block (argc, argv, envp,
     /// auxv) moves to keep the stack pointer 16-byte aligned; it moves down
-    /// into free stack when it grows, which is why shimld runs on a stack
-    /// of its own (see `boot`).
+    /// into free stack when it grows (by nine words at most: five levels of
+    /// script interpreters, each with an argument, in place of shimld's
+    /// argument and the script's), which is why shimld's own frames start a
+    /// gap below the block (see `boot`).
     ///
     /// # Safety
     /// Nothing may use pointers into the old layout afterwards, and no live

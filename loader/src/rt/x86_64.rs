@@ -512,7 +512,7 @@ unsafe fn lazy_range(ld: &Loader, i: usize, w: &Writable, plt: &[Rela], st: &mut
 /// only if it is called) or that binds to nothing (a weak one, which a
 /// later `dlopen` may define), and an IFUNC, whose resolver runs at the
 /// first call.
-unsafe fn prebind(ld: &Loader, i: usize, r: &Rela, st: &mut Stats) -> Option<usize> {
+fn prebind(ld: &Loader, i: usize, r: &Rela, st: &mut Stats) -> Option<usize> {
     use shimld::bind::Entry;
     if !st.prebind {
         return None;
