@@ -130,14 +130,16 @@ fn too_little_address_space() {
 fn a_tight_stack_limit() {
     // shimld runs on the kernel's stack below the program's block, unless
     // RLIMIT_STACK leaves too little room there: then on a mapping of its
-    // own, which it also goes back to when ld.so hands over. From 16 KiB up,
-    // whatever runs natively runs under shimld, with the same output
-    // (natively /bin/true starts with 12 KiB; shimld's longer command line
-    // takes a little of that).
+    // own, which it also goes back to when ld.so hands over. From 20 KiB up,
+    // whatever runs natively runs under shimld, with the same output. (Below
+    // that, ld.so and the program alone come close to the limit: the kernel
+    // puts the stack's top up to 8 KiB lower at random, and git under
+    // shimld, before this stop as now, fails a few runs in a hundred at
+    // 16 KiB, as /bin/true fails natively at 12 KiB.)
     let dir = common::build_testprog("malformed");
     let progs = limit_programs(&["/usr/bin/git", "--version"]);
     let shimld = common::shimld();
-    for kib in [16, 20, 24, 32, 64, 256, 8192] {
+    for kib in [20, 24, 32, 64, 256, 8192] {
         for prog in &progs {
             let native = sh_in(&dir, &format!("ulimit -s {kib} && exec {}", prog.join(" ")));
             let line = format!("ulimit -s {kib} && exec {} {}", shimld.display(), prog.join(" "));
