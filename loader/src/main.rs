@@ -213,23 +213,10 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
 /// (AT_EXECFN), which the kernel puts at the top.
 ///
 /// # Safety
-/// `sp` must be the kernel's initial stack pointer. Runs before relocation:
-/// raw pointers and system calls only.
-unsafe fn kernel_stack_room(sp: *const usize) -> usize {
+/// `sp` must be the kernel's initial stack pointer.
+unsafe fn kernel_stack_room(sp: *mut usize) -> usize {
     let Ok(limit) = sys::stack_limit() else { return 0 };
-    let argc = *sp;
-    let mut p = sp.add(1 + argc + 1);
-    while *p != 0 {
-        p = p.add(1);
-    }
-    p = p.add(1);
-    let mut execfn = 0;
-    while *p != process::AT_NULL {
-        if *p == process::AT_EXECFN {
-            execfn = *p.add(1);
-        }
-        p = p.add(2);
-    }
+    let execfn = Stack::new(sp).aux(process::AT_EXECFN).unwrap_or(0);
     if execfn < sp as usize {
         return 0;
     }

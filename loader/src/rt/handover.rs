@@ -542,11 +542,17 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     };
     // Built once, for address 0, then moved to where its mapping lands.
     let (mut bytes, layout) = stub::build(&spec, 0);
-    let lay0 = layout;
     let align = spec.tls.as_ref().map_or(sys::PAGE, |t| t.align.max(sys::PAGE));
     // SAFETY: a fresh private mapping for the stub, kept for the process.
     let mem = match unsafe {
-        sys::mmap(0, lay0.size + align, sys::PROT_READ | sys::PROT_WRITE, sys::MAP_PRIVATE | sys::MAP_ANONYMOUS, -1, 0)
+        sys::mmap(
+            0,
+            layout.size + align,
+            sys::PROT_READ | sys::PROT_WRITE,
+            sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
     } {
         Ok(m) => m,
         Err(e) => loader::fail(
@@ -556,7 +562,7 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     };
     let stub_base = round_up(mem, align);
     stub::rebase(&mut bytes, &layout, 0, stub_base);
-    // SAFETY: the mapping holds lay0.size bytes from stub_base, and the bytes
+    // SAFETY: the mapping holds layout.size bytes from stub_base, and the bytes
     // built are the stub's start (the rest, its TLS image, stays zero).
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), stub_base as *mut u8, bytes.len()) };
     if tls_off.is_some() {

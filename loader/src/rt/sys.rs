@@ -527,7 +527,6 @@ pub fn futex_wake(word: &core::sync::atomic::AtomicU32, n: u32) {
     unsafe { syscall3(SYS_FUTEX, word.as_ptr() as usize, FUTEX_WAKE_PRIVATE, n as usize) };
 }
 
-/// Advice on a range of memory (advice that changes no contents).
 /// The soft limit on the stack's size (RLIMIT_STACK), in bytes
 /// (`usize::MAX` when unlimited).
 pub fn stack_limit() -> Result<usize> {
@@ -538,6 +537,7 @@ pub fn stack_limit() -> Result<usize> {
     Ok(usize::try_from(lim[0]).unwrap_or(usize::MAX))
 }
 
+/// Advice on a range of memory (advice that changes no contents).
 pub fn madvise(addr: usize, len: usize, advice: usize) -> Result<()> {
     // SAFETY: the advice this is used with (MADV_HUGEPAGE) changes how the
     // range is backed, not what it holds.

@@ -519,11 +519,7 @@ fn prebind(ld: &Loader, i: usize, r: &Rela, st: &mut Stats) -> Option<usize> {
     }
     let k = memo::key(r.sym(), Class::Plt);
     if let Some(&e) = st.stream.get(st.pos).filter(|e| e.key == k && e.flags & Entry::LAZY != 0) {
-        st.pos += 1;
-        st.cached += 1;
-        if let Some(rec) = &mut st.rec {
-            rec.push(e);
-        }
+        take_cached(st, e);
         return None;
     }
     match resolve(ld, i, r.sym(), Class::Plt, st) {
@@ -668,11 +664,7 @@ fn resolve(ld: &Loader, i: usize, idx: u32, class: Class, st: &mut Stats) -> Res
     let k = memo::key(idx, class);
     if let Some(&e) = st.stream.get(st.pos).filter(|e| e.key == k) {
         if let Some(d) = cached(ld, &e) {
-            st.pos += 1;
-            st.cached += 1;
-            if let Some(r) = &mut st.rec {
-                r.push(e);
-            }
+            take_cached(st, e);
             return Ok(d);
         }
     }
@@ -699,6 +691,17 @@ fn resolve(ld: &Loader, i: usize, idx: u32, class: Class, st: &mut Stats) -> Res
         r.push(memo::Binding::of(ld, &d).entry(ld, k));
     }
     Ok((d, None))
+}
+
+/// Uses the cache's next entry, `e`: it answers this reference, and goes
+/// into the file again if the file is rewritten.
+#[inline]
+fn take_cached(st: &mut Stats, e: shimld::bind::Entry) {
+    st.pos += 1;
+    st.cached += 1;
+    if let Some(r) = &mut st.rec {
+        r.push(e);
+    }
 }
 
 /// A binding from the cache, checked against the objects.
