@@ -532,6 +532,12 @@ fn run(dir: &Path, args: &[&str]) -> Ended {
     Ended { out: common::run_with_timeout(&mut cmd, Duration::from_secs(20)) }
 }
 
+/// A failure line: which variant and run (`label`), what went wrong, and
+/// what the run printed.
+fn failure(label: &str, problem: &str, o: &common::Outcome) -> String {
+    format!("{label}: {problem}\n  stdout: {}\n  stderr: {}", o.stdout.trim(), o.stderr.trim())
+}
+
 /// What ended a run badly whatever the file: a hang, a signal, a panic.
 fn crashed(o: &common::Outcome) -> Option<String> {
     if o.timed_out {
@@ -614,12 +620,7 @@ fn check(v: &Variant, what: &str, e: &Ended, dlopen: bool, failures: &mut Vec<St
         }
     };
     if let Some(p) = problem {
-        failures.push(format!(
-            "{} [{what}]: {p}\n  stdout: {}\n  stderr: {}",
-            v.name,
-            o.stdout.trim(),
-            o.stderr.trim()
-        ));
+        failures.push(failure(&format!("{} [{what}]", v.name), &p, &o));
     }
 }
 
@@ -756,12 +757,7 @@ fn glibc_variants(exe_dir: &Path, exe_name: &str, lib_dir: &Path, lib_name: &str
             s => Some(format!("status {s:?}, the message does not name the file")),
         });
         if let Some(p) = problem {
-            failures.push(format!(
-                "{} ({file}): {p}\n  stdout: {}\n  stderr: {}",
-                v.name,
-                o.stdout.trim(),
-                o.stderr.trim()
-            ));
+            failures.push(failure(&format!("{} ({file})", v.name), &p, &o));
             keep_failed(&dir, &format!("{exe_name}-{}", v.name), &[exe_name, lib_name]);
         }
         if run(&dir, &[common::LDSO, &prog]).out.signal.is_some() {
