@@ -520,7 +520,7 @@ extern "C" fn start_program(sp: *mut usize) -> ! {
     let st = unsafe { Stack::new(sp) };
     run_initializers(ld, &st);
     rt::timing::mark("init");
-    check_code(ld, &ld.main().path, ld.main().entry);
+    check_code(ld, ld.main(), ld.main().entry);
     // SAFETY: the program is mapped, relocated and initialised, and the
     // stack holds its argc, argv, envp and auxv.
     unsafe { jump(st.sp, ld.main().entry, fini as *const () as usize) }
@@ -1337,7 +1337,7 @@ pub(crate) fn call_init(ld: &'static Loader, o: &Object, args: (i32, *const *con
         debug!(cat::INIT, "calling init: {}", B(&o.path));
     }
     if o.d.init != 0 {
-        check_code(ld, &o.path, o.addr(o.d.init));
+        check_code(ld, o, o.addr(o.d.init));
         // SAFETY: DT_INIT of a relocated object.
         let f: InitFn = unsafe { core::mem::transmute(o.addr(o.d.init)) };
         f(args.0, args.1, args.2);
@@ -1352,18 +1352,17 @@ pub(crate) fn call_init(ld: &'static Loader, o: &Object, args: (i32, *const *con
 /// The function pointers of an init or fini array; null and -1 entries
 /// are skipped. A pointer outside every executable segment means a damaged
 /// object: that is an error here rather than a crash in the call.
-pub(crate) fn fn_table(
+pub(crate) fn fn_table<'a>(
     ld: &'static Loader,
-    o: &Object,
+    o: &'a Object,
     t: shimld::dynamic::Table,
-) -> impl Iterator<Item = usize> + 'static {
+) -> impl Iterator<Item = usize> + 'a {
     let table: &'static [usize] = match o.image.table::<usize>(t.addr, t.size / 8) {
         Some(t) => t,
         None if t.size == 0 => &[],
         None => loader::fail(&ld.prog, &Error::load(&o.path, "init or fini array lies outside the loaded segments")),
     };
-    let path = o.path.clone();
-    table.iter().copied().filter(|&f| f != 0 && f != usize::MAX).inspect(move |&f| check_code(ld, &path, f))
+    table.iter().copied().filter(|&f| f != 0 && f != usize::MAX).inspect(move |&f| check_code(ld, o, f))
 }
 
 /// Checks, once an object is relocated, that its initialisers and
@@ -1374,7 +1373,7 @@ pub(crate) fn check_inits(ld: &Loader, o: &Object) -> Result<(), Error> {
         obj: o.path.clone(),
         detail: alloc::format!("function address 0x{addr:x} lies outside the code segments"),
     };
-    let is_code = |addr: usize| ld.objs.iter().any(|x| x.is_code(addr));
+    let is_code = |addr: usize| is_code(ld, o, addr);
     for f in [o.d.init, o.d.fini].into_iter().filter(|&f| f != 0) {
         if !is_code(o.addr(f)) {
             return Err(bad(o.addr(f)));
@@ -1393,13 +1392,21 @@ pub(crate) fn check_inits(ld: &Loader, o: &Object) -> Result<(), Error> {
     Ok(())
 }
 
-/// Fails unless `addr` is code of a loaded object.
-pub(crate) fn check_code(ld: &Loader, path: &[u8], addr: usize) {
-    if !ld.objs.iter().any(|o| o.is_code(addr)) {
+/// Whether `addr` is code of a loaded object: `o`'s own, where an
+/// object's initialisers and entry point lie (so the usual answer costs one
+/// object's headers, not a walk over them all).
+fn is_code(ld: &Loader, o: &Object, addr: usize) -> bool {
+    o.is_code(addr) || ld.objs.iter().any(|x| x.is_code(addr))
+}
+
+/// Fails unless `addr`, a function address of `o`, is code of a loaded
+/// object.
+pub(crate) fn check_code(ld: &Loader, o: &Object, addr: usize) {
+    if !is_code(ld, o, addr) {
         loader::fail(
             &ld.prog,
             &Error::Reloc {
-                obj: path.to_vec(),
+                obj: o.path.clone(),
                 detail: alloc::format!("function address 0x{addr:x} lies outside the code segments"),
             },
         );
@@ -1439,7 +1446,7 @@ pub(crate) fn call_fini(ld: &'static Loader, o: &Object) {
         f();
     }
     if o.d.fini != 0 {
-        check_code(ld, &o.path, o.addr(o.d.fini));
+        check_code(ld, o, o.addr(o.d.fini));
         // SAFETY: DT_FINI of a relocated object.
         let f: extern "C" fn() = unsafe { core::mem::transmute(o.addr(o.d.fini)) };
         f();

@@ -849,7 +849,7 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     let _ = direct;
     crate::run_initializers(ld, &st);
     super::timing::mark("init");
-    crate::check_code(ld, &main.path, main.entry);
+    crate::check_code(ld, main, main.entry);
     // SAFETY: the program is mapped, relocated and initialised; the stack
     // is the one ld.so prepared; %rdx carries ld.so's _dl_fini.
     unsafe { crate::jump(st.sp, main.entry, dl_fini) }
@@ -865,7 +865,7 @@ extern "C" fn stub_init(argc: i32, argv: *const *const u8, envp: *const *const u
         debug!(cat::INIT, "calling init: {}", B(&main.path));
     }
     if main.d.init != 0 {
-        crate::check_code(ld, &main.path, main.addr(main.d.init));
+        crate::check_code(ld, main, main.addr(main.d.init));
         // SAFETY: DT_INIT of the relocated program.
         let f: crate::InitFn = unsafe { core::mem::transmute(main.addr(main.d.init)) };
         f(argc, argv, envp);
