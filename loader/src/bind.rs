@@ -53,7 +53,7 @@ unsafe impl crate::elf::Pod for Entry {}
 
 impl Entry {
     /// The address is the defining object's base plus `value` (not an
-    /// IFUNC, not absolute).
+    /// IFUNC, not thread-local, not absolute).
     pub const PLAIN: u16 = 1;
     /// No definition: a weak reference left undefined.
     pub const NO_SYM: u16 = 2;

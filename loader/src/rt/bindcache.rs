@@ -40,7 +40,7 @@ use crate::debug;
 use alloc::vec::Vec;
 use shimld::bind::Entry;
 
-const MAGIC: &[u8; 8] = b"SHIMLDB\x06";
+const MAGIC: &[u8; 8] = b"SHIMLDB\x07";
 const ENTRY: usize = core::mem::size_of::<Entry>();
 /// The most cache files kept: past this, writing one clears the others
 /// (entries of closures that changed are never read again).

@@ -46,6 +46,7 @@ impl Binding {
         match ld.objs.get(self.obj as usize).and_then(|o| o.syms.syms.get(self.sym as usize)) {
             Some(s) => {
                 if s.kind() != shimld::elf::STT_GNU_IFUNC
+                    && s.kind() != shimld::elf::STT_TLS
                     && s.st_shndx != shimld::elf::SHN_ABS
                     && s.st_value <= u32::MAX as u64
                 {

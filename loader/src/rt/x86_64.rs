@@ -523,12 +523,15 @@ fn prebind(ld: &Loader, i: usize, r: &Rela, st: &mut Stats) -> Option<usize> {
         return None;
     }
     match resolve(ld, i, r.sym(), Class::Plt, st) {
-        Ok((def, addr)) => {
+        // A PLAIN binding from the cache is neither an IFUNC nor TLS: its
+        // symbol, in another object's table gone cold, stays unread.
+        Ok((_, Some(addr))) => Some(addr),
+        Ok((def, None)) => {
             let s = def.sym?;
             if s.kind() == elf::STT_GNU_IFUNC || s.kind() == elf::STT_TLS {
                 return None;
             }
-            Some(addr.unwrap_or_else(|| ld.value(&def)))
+            Some(ld.value(&def))
         }
         Err(_) => {
             if let Some(rec) = &mut st.rec {
