@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "table.h"
+#include "maps.h"
 
 extern const void *const lib_table[TABLE_LEN];
 long lib_check(void);
@@ -14,22 +15,6 @@ int main(void);
 const void *const main_table[TABLE_LEN] = {
     T128K((const void *)mine, (const void *)main, (const void *)strlen, (const void *)lib_check)};
 int counter = 41;
-
-/* The protection of the page holding `p`, from /proc/self/maps. */
-static const char *prot(const void *p) {
-    static char perms[8][8];
-    static int n;
-    char line[512], *r = perms[n++ % 8];
-    unsigned long lo, hi, a = (unsigned long)p;
-    FILE *f = fopen("/proc/self/maps", "r");
-    strcpy(r, "?");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, r) == 3 && lo <= a && a < hi)
-            break;
-    if (f)
-        fclose(f);
-    return r;
-}
 
 int main(void) {
     const void *want[4] = {mine, (const void *)main, (const void *)strlen, (const void *)lib_check};

@@ -291,61 +291,88 @@ pub struct Mapping {
     pub end: usize,
 }
 
-/// RELRO ranges at least this large (a huge page) are read into anonymous
-/// memory instead of being mapped from the file (see `relro_copy`).
-const RELRO_COPY_MIN: u64 = 2 << 20;
 /// The transparent huge page size (x86-64).
 const HUGE: usize = 2 << 20;
+/// A writable segment is read into huge pages (see `data_copy`) by whole
+/// huge pages, and a last partial one when it would hold at least this much
+/// of the segment.
+const DATA_COPY_PARTIAL: u64 = 1 << 20;
 
-/// The whole pages of a large RELRO range (see `relro_copy`).
+/// Whole huge pages of a writable segment read into anonymous memory
+/// (see `data_copy`).
 #[derive(Clone, Copy)]
-struct RelroCopy {
-    /// Link-time address, length and file offset of the pages.
+struct DataCopy {
+    /// Link-time address of the first page (put on a huge page boundary).
     start: u64,
-    len: u64,
+    /// Bytes from `start` that hold file data, read from file offset `off`.
+    file_len: u64,
     off: u64,
-    /// The protection of the segment that holds them.
+    /// Length of the anonymous range: whole huge pages.
+    len: u64,
+    /// End of the segment's memory (its zero-fill included), page-rounded,
+    /// when the huge pages reach past it: the rest is no object's and loses
+    /// all access.
+    mem_end: u64,
+    /// The protection of the segment.
     prot: usize,
 }
 
-/// The whole pages of a large RELRO range, if the object has one that lies
-/// inside a writable segment's file data.
+/// The huge pages of a large writable segment, if the object has one.
 ///
-/// Relocation writes to nearly every page of RELRO (that is what it is
-/// for), and the first write to each page of a private file mapping is a
-/// copy-on-write fault: about 2.5 us a page on this kind of machine, 5 ms
-/// for the 7.5 MB of libLLVM's. Reading the range into anonymous memory
-/// that may use transparent huge pages (MADV_HUGEPAGE) costs less than
-/// half of that, and the data is the same. (Without a huge page, reading
-/// measured no faster than the faults: hence the lower bound.)
-fn relro_copy(phdrs: &[Phdr]) -> Option<RelroCopy> {
-    let r = phdrs.iter().find(|p| p.p_type == elf::PT_GNU_RELRO)?;
-    let seg = phdrs.iter().find(|p| {
-        p.p_type == PT_LOAD
-            && p.p_flags & elf::PF_W != 0
-            && r.p_vaddr >= p.p_vaddr
-            && r.p_vaddr.checked_add(r.p_memsz).is_some_and(|e| e <= p.p_vaddr.saturating_add(p.p_filesz))
-    })?;
+/// Relocation writes to nearly every page of RELRO and of a large data
+/// section full of pointers (a C++ library's vtables, CPython's type
+/// objects), and the first write to each page of a private file mapping is
+/// a copy-on-write fault: about 1.5-2.5 us a page on this kind of machine,
+/// 0.6 ms for the 366 pages of libpython's. Reading the bytes into
+/// anonymous memory advised for transparent huge pages costs a third of
+/// that: one fault per 2 MiB (~0.1 ms, zeroing included) and a copy of the
+/// file's bytes (~0.1 ms for 1.5 MB). (Without a huge page, reading
+/// measured no faster than the faults: hence whole huge pages only, and a
+/// last partial one only when it would hold DATA_COPY_PARTIAL bytes of the
+/// segment; what lies past a partial huge page stays mapped from the
+/// file.) The segment's zero-fill comes with the anonymous memory.
+fn data_copy(phdrs: &[Phdr]) -> Option<DataCopy> {
     let page = PAGE as u64;
-    let start = r.p_vaddr & !(page - 1);
-    let end = (r.p_vaddr + r.p_memsz) & !(page - 1);
-    if end <= start || end - start < RELRO_COPY_MIN || start < seg.p_vaddr & !(page - 1) {
+    let loads = || phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0);
+    let seg = loads().find(|p| p.p_flags & elf::PF_W != 0 && p.p_filesz > 0)?;
+    let mut start = seg.p_vaddr & !(page - 1);
+    // A first page shared with another segment stays mapped from the file.
+    let others = || loads().filter(|p| !core::ptr::eq(*p, seg));
+    if others().any(|p| p.p_vaddr < start.saturating_add(page) && p.p_vaddr.saturating_add(p.p_memsz) > start) {
+        start += page;
+    }
+    let file_end = seg.p_vaddr.checked_add(seg.p_filesz)?;
+    let mem_end = seg.p_vaddr.checked_add(seg.p_memsz)?.checked_add(page - 1)? & !(page - 1);
+    let size = mem_end.checked_sub(start)?;
+    let huge = HUGE as u64;
+    let mut len = size / huge * huge;
+    if size % huge >= DATA_COPY_PARTIAL {
+        len += huge;
+    }
+    // Past the segment, only address space no segment uses.
+    if len > size
+        && others().any(|p| p.p_vaddr.saturating_add(p.p_memsz) > mem_end && p.p_vaddr < start.saturating_add(len))
+    {
+        len = size / huge * huge;
+    }
+    if len == 0 || file_end <= start {
         return None;
     }
     // The segment maps file offsets congruent to addresses (check_loads),
-    // so the range's first page starts at a whole page of the file.
+    // so the first page starts at a whole page of the file.
     let off = if start >= seg.p_vaddr {
         seg.p_offset.checked_add(start - seg.p_vaddr)?
     } else {
         seg.p_offset.checked_sub(seg.p_vaddr - start)?
     };
-    Some(RelroCopy { start, len: end - start, off, prot: prot_of(seg.p_flags) })
+    Some(DataCopy { start, file_len: (file_end - start).min(len), off, len, mem_end, prot: prot_of(seg.p_flags) })
 }
 
 /// Maps the PT_LOAD segments of `f`. ET_EXEC objects go to their link-time
 /// addresses (which must be free); ET_DYN objects wherever the kernel puts
-/// them, aligned to their largest segment alignment (and a large RELRO range
-/// on a huge page boundary, read rather than mapped: see `relro_copy`).
+/// them, aligned to their largest segment alignment (and a large writable
+/// segment on a huge page boundary, read rather than mapped: see
+/// `data_copy`).
 pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
     let span = check_loads(&f.phdrs, Some(f.size))?;
     let lo = page_down(span.lo as usize);
@@ -356,12 +383,14 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
     }
     let fixed = f.ehdr.e_type == elf::ET_EXEC;
     let align = (span.max_align as usize).max(PAGE);
-    // A large RELRO range starts on a huge page boundary where the
-    // segments' alignment allows it (the huge pages then cover it whole).
-    let copy = relro_copy(&f.phdrs);
-    let huge_at =
-        copy.map(|c| c.start as usize).filter(|&t| !fixed && align <= HUGE && (t.wrapping_sub(lo)) % align == 0);
+    // A large writable segment starts on a huge page boundary where the
+    // segments' alignment allows it.
+    let copy =
+        data_copy(&f.phdrs).filter(|c| !fixed && align <= HUGE && (c.start as usize).wrapping_sub(lo) % align == 0);
+    let huge_at = copy.map(|c| c.start as usize);
     let extra = if huge_at.is_some() { HUGE } else { 0 };
+    // The huge pages may reach past the object's last page.
+    let tail = copy.map_or(0, |c| ((c.start + c.len) as usize).saturating_sub(hi));
     // Where no alignment beyond the page's is asked for, the first segment's
     // own mapping, stretched over the whole span, is the reservation (one
     // system call fewer per object, as glibc maps); the other segments
@@ -391,7 +420,7 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
         } else {
             sys::mmap(
                 0,
-                len + align - PAGE + extra,
+                len + tail + align - PAGE + extra,
                 sys::PROT_NONE,
                 sys::MAP_PRIVATE | sys::MAP_ANONYMOUS | sys::MAP_NORESERVE,
                 -1,
@@ -420,9 +449,9 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
                 if aligned > a {
                     let _ = sys::munmap(a, aligned - a);
                 }
-                let tail = a + len + align - PAGE + extra;
-                if tail > aligned + len {
-                    let _ = sys::munmap(aligned + len, tail - (aligned + len));
+                let end = a + len + tail + align - PAGE + extra;
+                if end > aligned + len + tail {
+                    let _ = sys::munmap(aligned + len + tail, end - (aligned + len + tail));
                 }
             }
             aligned
@@ -431,26 +460,29 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
         Err(e) => return Err(MapError::Mmap("failed to map segment from shared object", e)),
     };
     let base = start.wrapping_sub(lo);
-    let m = Mapping { base, start, end: start + len };
+    let m = Mapping { base, start, end: start + len + tail };
     let result = map_each(f, base, first_maps.is_some()).and_then(|_| match copy {
-        Some(c) => copy_relro(f, base, c),
+        Some(c) => copy_data(f, base, c),
         None => Ok(()),
     });
     if let Err(e) = result {
         // SAFETY: the reservation and everything mapped into it is ours.
-        let _ = unsafe { sys::munmap(m.start, len) };
+        let _ = unsafe { sys::munmap(m.start, len + tail) };
         return Err(e);
     }
-    MAPPED.fetch_add(len, core::sync::atomic::Ordering::Relaxed);
+    MAPPED.fetch_add(len + tail, core::sync::atomic::Ordering::Relaxed);
     Ok(m)
 }
 
-/// Replaces the mapping of a large RELRO range (see `relro_copy`) with
-/// anonymous memory holding the same bytes, read from the file.
-fn copy_relro(f: &ElfFile, base: usize, c: RelroCopy) -> Result<(), MapError> {
-    let (at, len, off, prot) = (base.wrapping_add(c.start as usize), c.len as usize, c.off, c.prot);
-    // SAFETY: the range lies inside this object's segments, just mapped,
-    // which nothing uses yet.
+/// Replaces the mapping of a large writable segment's pages (see
+/// `data_copy`) with huge-page anonymous memory holding the same bytes,
+/// read from the file.
+fn copy_data(f: &ElfFile, base: usize, c: DataCopy) -> Result<(), MapError> {
+    let at = base.wrapping_add(c.start as usize);
+    let (len, file_len) = (c.len as usize, c.file_len as usize);
+    // SAFETY: the range lies inside this object's reservation (its
+    // segments, just mapped, which nothing uses yet, and the reserved
+    // address space past them).
     unsafe {
         sys::mmap(
             at,
@@ -463,19 +495,40 @@ fn copy_relro(f: &ElfFile, base: usize, c: RelroCopy) -> Result<(), MapError> {
     }
     .map_err(|e| MapError::Mmap("failed to map segment from shared object", e))?;
     let _ = sys::madvise(at, len, sys::MADV_HUGEPAGE);
+    // Each huge page is faulted in while the mapping still covers it whole
+    // (a zero store to zeroed memory), before the read fills it and before
+    // any protection change splits the mapping.
+    for h in (at..at + len).step_by(HUGE) {
+        // SAFETY: inside the fresh read-write mapping above.
+        unsafe { core::ptr::write_volatile(h as *mut u8, 0) };
+    }
     // SAFETY: the anonymous mapping just made spans [at, at + len).
-    let buf = unsafe { core::slice::from_raw_parts_mut(at as *mut u8, len) };
-    match sys::pread_full(f.fd, buf, off) {
-        Ok(n) if n == len => {}
+    let buf = unsafe { core::slice::from_raw_parts_mut(at as *mut u8, file_len) };
+    match sys::pread_full(f.fd, buf, c.off) {
+        Ok(n) if n == file_len => {}
         Ok(_) => return Err(MapError::Bad("file too short")),
         Err(e) => return Err(MapError::Mmap("cannot read segment from shared object", e)),
     }
-    if prot != sys::PROT_READ | sys::PROT_WRITE {
-        // SAFETY: as above; the segment's own protection.
-        unsafe { sys::mprotect(at, len, prot) }.map_err(|e| MapError::Mmap("cannot set segment protection", e))?;
+    let mem_end = base.wrapping_add(c.mem_end as usize).min(at + len);
+    if mem_end < at + len {
+        // SAFETY: the part of the fresh mapping past the segment, which
+        // belongs to no segment.
+        unsafe { sys::mprotect(mem_end, at + len - mem_end, sys::PROT_NONE) }
+            .map_err(|e| MapError::Mmap("cannot set segment protection", e))?;
     }
-    sys::name_anon(at, len, b"shimld relro\0");
-    debug!(cat::FILES, "RELRO of {} bytes at 0x{:x} read into anonymous memory", len, at);
+    if c.prot != sys::PROT_READ | sys::PROT_WRITE {
+        // SAFETY: as above; the segment's own protection.
+        unsafe { sys::mprotect(at, mem_end - at, c.prot) }
+            .map_err(|e| MapError::Mmap("cannot set segment protection", e))?;
+    }
+    sys::name_anon(at, mem_end - at, b"shimld data\0");
+    debug!(
+        cat::FILES,
+        "writable data of {} bytes at 0x{:x} read into anonymous memory ({} huge pages)",
+        file_len,
+        at,
+        len / HUGE
+    );
     Ok(())
 }
 
