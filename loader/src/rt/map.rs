@@ -536,7 +536,13 @@ fn map_each(f: &ElfFile, base: usize, first_mapped: bool) -> Result<(), MapError
     // The end of what earlier segments mapped, to spot a partial first page
     // that a zero-fill-only segment shares with its predecessor.
     let mut mapped_end = 0usize;
-    for (k, p) in f.phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0).enumerate() {
+    let loads = || f.phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0);
+    // Where the first segment's mapping is the reservation, it maps the
+    // file at one distance between address and offset over the whole span.
+    let delta = |p: &Phdr| p.p_vaddr.wrapping_sub(p.p_offset);
+    let first_delta = loads().next().map(delta).filter(|_| first_mapped);
+    let first_prot = loads().next().map_or(0, |p| prot_of(p.p_flags));
+    for (k, p) in loads().enumerate() {
         let prot = prot_of(p.p_flags);
         let vaddr = base.wrapping_add(p.p_vaddr as usize);
         let file_end = vaddr + p.p_filesz as usize;
@@ -553,6 +559,19 @@ fn map_each(f: &ElfFile, base: usize, first_mapped: bool) -> Result<(), MapError
         }
         if p.p_filesz > 0 && first_mapped && k == 0 {
             // The reservation maps it already.
+        } else if p.p_filesz > 0 && first_delta == Some(delta(p)) {
+            // So does it for a later segment at the same distance (ld.so's
+            // own, and a program's or library's code and read-only data):
+            // a change of protection is all it takes, and costs less than
+            // a mapping over it; none for one with the first's protection
+            // and no page of an earlier segment.
+            let seg_start = page_down(vaddr);
+            if first_prot != prot || seg_start < mapped_end {
+                // SAFETY: the range lies inside the reservation made for
+                // this object, which maps these file pages already.
+                unsafe { sys::mprotect(seg_start, page_up(file_end) - seg_start, prot) }
+                    .map_err(|e| MapError::Mmap("failed to map segment from shared object", e))?;
+            }
         } else if p.p_filesz > 0 {
             let seg_start = page_down(vaddr);
             let off = page_down(p.p_offset as usize) as u64;
