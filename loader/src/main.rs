@@ -728,7 +728,8 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
     let mut real = None;
     let mut setid = false;
     let opened = match fd {
-        Some(fd) => map::elf_file(fd),
+        Some((fd, head)) if !head.is_empty() => map::elf_file_read(fd, Some(&head)),
+        Some((fd, _)) => map::elf_file(fd),
         None => map::open_elf(&path),
     };
     let exe = match opened {
@@ -756,7 +757,10 @@ const MAX_SCRIPT_DEPTH: usize = 5;
 /// level's interpreter, its optional argument, and the file it runs), and
 /// the program's file, open. For a program that is not a script, returns
 /// it with nothing to insert.
-fn script_interpreter(mut path: Vec<u8>, execfn: *const u8) -> Result<(Vec<u8>, Vec<*const u8>, Option<i32>), Error> {
+fn script_interpreter(
+    mut path: Vec<u8>,
+    execfn: *const u8,
+) -> Result<(Vec<u8>, Vec<*const u8>, Option<(i32, Vec<u8>)>), Error> {
     let leak = |b: &[u8]| -> *const u8 {
         let mut v = b.to_vec();
         v.push(0);
@@ -767,11 +771,14 @@ fn script_interpreter(mut path: Vec<u8>, execfn: *const u8) -> Result<(Vec<u8>, 
     // Every script, then the program that runs the last one.
     for _ in 0..=MAX_SCRIPT_DEPTH {
         let Ok(fd) = rt::root::open(&path, sys::O_RDONLY) else { return Ok((path, inserted, None)) };
-        let mut head = [0u8; 256];
-        let n = sys::pread_full(fd, &mut head, 0).unwrap_or(0);
+        // (As much as the ELF headers take: the program's are read once.)
+        let mut head = [0u8; map::HEAD_READ];
+        let Ok(n) = sys::pread_full(fd, &mut head, 0) else { return Ok((path, inserted, Some((fd, Vec::new())))) };
         if n < 2 || &head[..2] != b"#!" {
-            return Ok((path, inserted, Some(fd)));
+            return Ok((path, inserted, Some((fd, head[..n].to_vec()))));
         }
+        // The kernel reads this much of the #! line.
+        let n = n.min(256);
         sys::close(fd);
         let line = &head[2..n];
         let line = &line[..line.iter().position(|&c| c == b'\n').unwrap_or(line.len())];

@@ -108,8 +108,17 @@ pub fn open_elf(path: &[u8]) -> Result<ElfFile, MapError> {
     elf_file(fd)
 }
 
+/// How much of a file's start `elf_file` reads for its headers.
+pub const HEAD_READ: usize = 1024;
+
 /// As `open_elf`, for a file already open (the ElfFile owns `fd`).
 pub fn elf_file(fd: i32) -> Result<ElfFile, MapError> {
+    elf_file_read(fd, None)
+}
+
+/// As `elf_file`, for a file whose first bytes (up to HEAD_READ, fewer
+/// only at its end) `head` holds already.
+pub fn elf_file_read(fd: i32, head: Option<&[u8]>) -> Result<ElfFile, MapError> {
     let mut f = ElfFile {
         fd,
         ehdr: Ehdr::default(),
@@ -130,8 +139,15 @@ pub fn elf_file(fd: i32) -> Result<ElfFile, MapError> {
     f.stamp = Stamp::of(&st);
     f.mode = st.st_mode;
     // One read covers the headers of almost every object.
-    let mut head = [0u8; 1024];
-    let n = sys::pread_full(fd, &mut head, 0).map_err(|_| MapError::Bad("cannot read file data"))?;
+    let mut buf = [0u8; HEAD_READ];
+    let head = match head {
+        Some(h) => h,
+        None => {
+            let n = sys::pread_full(fd, &mut buf, 0).map_err(|_| MapError::Bad("cannot read file data"))?;
+            &buf[..n]
+        }
+    };
+    let n = head.len();
     if n < elf::EHDR_SIZE {
         // As ld.so: anything shorter than an ELF header is "file too short".
         return Err(MapError::Header(elf::HeaderError::TooShort));
