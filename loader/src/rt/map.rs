@@ -401,8 +401,8 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
     let align = (span.max_align as usize).max(PAGE);
     // A large writable segment starts on a huge page boundary where the
     // segments' alignment allows it.
-    let copy =
-        data_copy(&f.phdrs).filter(|c| !fixed && align <= HUGE && (c.start as usize).wrapping_sub(lo) % align == 0);
+    let copy = data_copy(&f.phdrs)
+        .filter(|c| !fixed && align <= HUGE && (c.start as usize).wrapping_sub(lo).is_multiple_of(align));
     let huge_at = copy.map(|c| c.start as usize);
     let extra = if huge_at.is_some() { HUGE } else { 0 };
     // The huge pages may reach past the object's last page.
