@@ -340,13 +340,15 @@ struct DataCopy {
 /// objects), and the first write to each page of a private file mapping is
 /// a copy-on-write fault: about 1.5-2.5 us a page on this kind of machine,
 /// 0.6 ms for the 366 pages of libpython's. Reading the bytes into
-/// anonymous memory advised for transparent huge pages costs a third of
-/// that: one fault per 2 MiB (~0.1 ms, zeroing included) and a copy of the
-/// file's bytes (~0.1 ms for 1.5 MB). (Without a huge page, reading
-/// measured no faster than the faults: hence whole huge pages only, and a
+/// anonymous memory advised for transparent huge pages costs less: one
+/// fault per 2 MiB and a copy of the file's bytes (~0.1 ms each for
+/// libpython). But allocating and zeroing a huge page costs as much as a
+/// few hundred small faults (from 384 KiB, libcrypto's and libnode's
+/// segments measured slower than their faults), and without a huge page
+/// reading is no faster than the faults: hence whole huge pages, and a
 /// last partial one only when it would hold DATA_COPY_PARTIAL bytes of the
-/// segment; what lies past a partial huge page stays mapped from the
-/// file.) The segment's zero-fill comes with the anonymous memory.
+/// segment; what lies past a partial huge page stays mapped from the file.
+/// The segment's zero-fill comes with the anonymous memory.
 fn data_copy(phdrs: &[Phdr]) -> Option<DataCopy> {
     let page = PAGE as u64;
     let loads = || phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0);
