@@ -479,7 +479,7 @@ pub fn map_segments(f: &ElfFile) -> Result<Mapping, MapError> {
     };
     let base = start.wrapping_sub(lo);
     let m = Mapping { base, start, end: start + len + tail };
-    let result = map_each(f, base, first_maps.is_some()).and_then(|_| match copy {
+    let result = map_each(f, base, first_maps.as_ref()).and_then(|_| match copy {
         Some(c) => copy_data(f, base, c),
         None => Ok(()),
     });
@@ -550,17 +550,18 @@ fn copy_data(f: &ElfFile, base: usize, c: DataCopy) -> Result<(), MapError> {
     Ok(())
 }
 
-fn map_each(f: &ElfFile, base: usize, first_mapped: bool) -> Result<(), MapError> {
+/// Maps each segment into the reservation; `first`, when the first
+/// segment's own mapping is the reservation (see `map_segments`).
+fn map_each(f: &ElfFile, base: usize, first: Option<&Phdr>) -> Result<(), MapError> {
     // The end of what earlier segments mapped, to spot a partial first page
     // that a zero-fill-only segment shares with its predecessor.
     let mut mapped_end = 0usize;
-    let loads = || f.phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0);
     // Where the first segment's mapping is the reservation, it maps the
     // file at one distance between address and offset over the whole span.
     let delta = |p: &Phdr| p.p_vaddr.wrapping_sub(p.p_offset);
-    let first_delta = loads().next().map(delta).filter(|_| first_mapped);
-    let first_prot = loads().next().map_or(0, |p| prot_of(p.p_flags));
-    for (k, p) in loads().enumerate() {
+    let first_delta = first.map(delta);
+    let first_prot = first.map_or(0, |p| prot_of(p.p_flags));
+    for (k, p) in f.phdrs.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0).enumerate() {
         let prot = prot_of(p.p_flags);
         let vaddr = base.wrapping_add(p.p_vaddr as usize);
         let file_end = vaddr + p.p_filesz as usize;
@@ -570,19 +571,18 @@ fn map_each(f: &ElfFile, base: usize, first_mapped: bool) -> Result<(), MapError
         let (mut zero_from, mut anon_from) = (file_end, page_up(file_end));
         // A hole before this segment (in a reservation that maps the first
         // segment over the whole span) keeps no access.
-        if first_mapped && k > 0 && page_down(vaddr) > mapped_end {
+        if first.is_some() && k > 0 && page_down(vaddr) > mapped_end {
             // SAFETY: the hole lies inside this object's own mapping.
             unsafe { sys::mprotect(mapped_end, page_down(vaddr) - mapped_end, sys::PROT_NONE) }
                 .map_err(|e| MapError::Mmap("failed to map segment from shared object", e))?;
         }
-        if p.p_filesz > 0 && first_mapped && k == 0 {
-            // The reservation maps it already.
-        } else if p.p_filesz > 0 && first_delta == Some(delta(p)) {
-            // So does it for a later segment at the same distance (ld.so's
-            // own, and a program's or library's code and read-only data):
-            // a change of protection is all it takes, and costs less than
-            // a mapping over it; none for one with the first's protection
-            // and no page of an earlier segment.
+        if p.p_filesz > 0 && first_delta == Some(delta(p)) {
+            // The reservation maps it already: the first segment, and a
+            // later one at the same distance (ld.so's own, and a program's
+            // or library's code and read-only data), for which a change of
+            // protection is all it takes and costs less than a mapping
+            // over it; none for one with the first's protection and no
+            // page of an earlier segment.
             let seg_start = page_down(vaddr);
             if first_prot != prot || seg_start < mapped_end {
                 // SAFETY: the range lies inside the reservation made for
