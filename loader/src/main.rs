@@ -1376,10 +1376,7 @@ pub(crate) fn fn_table<'a>(
 /// finalisers (DT_INIT, DT_FINI and the arrays) are code of a loaded
 /// object: a damaged table must not send shimld or libc to a wild address.
 pub(crate) fn check_inits(ld: &Loader, o: &Object) -> Result<(), Error> {
-    let bad = |addr: usize| Error::Reloc {
-        obj: o.path.clone(),
-        detail: alloc::format!("function address 0x{addr:x} lies outside the code segments"),
-    };
+    let bad = |addr: usize| outside_code(o, addr);
     let is_code = |addr: usize| is_code(ld, o, addr);
     for f in [o.d.init, o.d.fini].into_iter().filter(|&f| f != 0) {
         if !is_code(o.addr(f)) {
@@ -1410,13 +1407,15 @@ fn is_code(ld: &Loader, o: &Object, addr: usize) -> bool {
 /// object.
 pub(crate) fn check_code(ld: &Loader, o: &Object, addr: usize) {
     if !is_code(ld, o, addr) {
-        loader::fail(
-            &ld.prog,
-            &Error::Reloc {
-                obj: o.path.clone(),
-                detail: alloc::format!("function address 0x{addr:x} lies outside the code segments"),
-            },
-        );
+        loader::fail(&ld.prog, &outside_code(o, addr));
+    }
+}
+
+/// The error for `o`'s function address `addr` that is no code.
+fn outside_code(o: &Object, addr: usize) -> Error {
+    Error::Reloc {
+        obj: o.path.clone(),
+        detail: alloc::format!("function address 0x{addr:x} lies outside the code segments"),
     }
 }
 
