@@ -94,7 +94,6 @@ struct State {
     /// An environment entry lent to ld.so (see `root_library_path`): its
     /// slot and the original string.
     lent_env: Option<(*mut *const u8, *const u8)>,
-    direct: bool,
     prog_phdr: usize,
     prog_phnum: usize,
 }
@@ -456,12 +455,9 @@ fn alone_continue(a: Alone, sp: *mut usize, dl_fini: usize) -> ! {
         // walk is bounded.
         unsafe {
             let r = &*(a.r_debug as *const RDebug);
-            let mut m = if r.r_map.is_null() { core::ptr::null() } else { (*r.r_map).l_next };
-            let mut n = 0;
-            while !m.is_null() && n < 4096 {
-                chain.push(Box::leak(Box::new(super::dl::LinkMap::copy_of((*m).l_addr, (*m).l_name, (*m).l_ld))));
-                m = (*m).l_next;
-                n += 1;
+            let after_main = if r.r_map.is_null() { core::ptr::null() } else { (*r.r_map).l_next };
+            for m in link_maps(after_main) {
+                chain.push(Box::leak(Box::new(super::dl::LinkMap::copy_of(m.l_addr, m.l_name, m.l_ld))));
             }
         }
         for (k, lm) in chain.iter().enumerate() {
@@ -646,7 +642,6 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
             copies_done,
             hidden_env,
             lent_env,
-            direct,
             prog_phdr,
             prog_phnum,
         }))
@@ -689,6 +684,25 @@ struct LinkMap {
     l_prev: *const LinkMap,
 }
 
+/// The most entries of glibc's link-map list read (a damaged list ends
+/// the walk there).
+const MAX_LINK_MAPS: usize = 4096;
+
+/// glibc's link maps from `first` on, following `l_next`.
+///
+/// # Safety
+/// `first` is null or an entry of glibc's link-map list, consistent at
+/// this point.
+unsafe fn link_maps(first: *const LinkMap) -> Vec<&'static LinkMap> {
+    let mut v = Vec::new();
+    let mut m = first;
+    while !m.is_null() && v.len() < MAX_LINK_MAPS {
+        v.push(&*m);
+        m = (*m).l_next;
+    }
+    v
+}
+
 /// `struct r_debug`.
 #[repr(C)]
 struct RDebug {
@@ -726,18 +740,14 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     if r_debug.is_null() {
         loader::fail(&prog, &Error::load(b"ld.so", "did not fill in DT_DEBUG"));
     }
-    let mut maps: Vec<(Vec<u8>, usize, usize)> = Vec::new();
     // SAFETY: _r_debug and its map list are ld.so's, consistent at this
     // point; only the public fields are read, and the walk is bounded.
-    unsafe {
-        let mut m = (*r_debug).r_map;
-        let mut n = 0;
-        while !m.is_null() && n < 4096 {
-            maps.push((process::cstr((*m).l_name).to_vec(), (*m).l_addr, m as usize));
-            m = (*m).l_next;
-            n += 1;
-        }
-    }
+    let maps: Vec<(Vec<u8>, usize, usize)> = unsafe {
+        link_maps((*r_debug).r_map)
+            .into_iter()
+            .map(|m| (process::cstr(m.l_name).to_vec(), m.l_addr, m as *const LinkMap as usize))
+            .collect()
+    };
     let ld = &mut s.ld;
     // The vDSO, which glibc lists second; shimld's lists show it there too.
     if let Some((_, _, m)) = maps.iter().find(|(n, _, _)| n == b"linux-vdso.so.1") {
@@ -836,7 +846,6 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     core.resize(ld.objs.len(), false);
     let prog_phdr = s.prog_phdr;
     let prog_phnum = s.prog_phnum;
-    let direct = s.direct;
     ld.core = core;
     let ld = loader::publish(core::mem::replace(&mut s.ld, Box::new(Loader::empty())));
     super::dl::relink(ld);
@@ -846,7 +855,6 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     st.set_aux(process::AT_PHNUM, prog_phnum);
     st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
     st.set_aux(process::AT_ENTRY, main.entry);
-    let _ = direct;
     crate::run_initializers(ld, &st);
     super::timing::mark("init");
     crate::check_code(ld, main, main.entry);
