@@ -91,15 +91,31 @@ pub fn run(cmd: &mut Command) -> Outcome {
     run_with_timeout(cmd, TIMEOUT)
 }
 
+/// Starts `cmd`. A test that has just written an executable (a copy made
+/// with std::fs) can find its exec refused with ETXTBSY: a child that
+/// another test thread forked at that moment holds the written file open
+/// until its own exec closes it. That lasts microseconds, so the spawn is
+/// tried again, a bounded number of times; any other error ends the test.
+fn spawn(cmd: &mut Command) -> std::process::Child {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Ok(child) => return child,
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("spawn {cmd:?}: {e}"),
+        }
+    }
+}
+
 /// Runs a command to completion or until `timeout`, capturing its output.
 pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Outcome {
     use std::os::unix::process::ExitStatusExt;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = spawn(cmd);
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
     let t_out = std::thread::spawn(move || {
