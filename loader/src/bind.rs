@@ -75,6 +75,7 @@ pub fn key(idx: u32, class: Class) -> u32 {
 }
 
 /// One object of a lookup scope.
+#[derive(Clone, Copy)]
 pub struct Candidate<'t, 'a> {
     /// The object's index, returned with a definition.
     pub idx: usize,

@@ -1204,6 +1204,24 @@ fn worth_caching(ld: &Loader, core: &[bool]) -> bool {
     symbolic >= CACHE_MIN_SYMBOLIC || relative >= CACHE_MIN_RELATIVE
 }
 
+/// The resolution cache's key for the closure `objs` (`n` objects), if it
+/// is to be cached: not while SHIMLD_DEBUG traces lookups (the trace shows
+/// them all), and not for a closure whose relocation costs less than
+/// reading the cache.
+pub(crate) fn cache_key<'a>(
+    ld: &Loader,
+    core: &[bool],
+    objs: impl Iterator<Item = &'a rt::object::Object>,
+    n: usize,
+) -> Option<Vec<u8>> {
+    match &ld.cache_dir {
+        Some(_) if !rt::out::enabled(cat::BINDINGS | cat::SYMBOLS) && worth_caching(ld, core) => {
+            rt::bindcache::key_of(objs, n, ld.dynamic_weak)
+        }
+        _ => None,
+    }
+}
+
 /// Relocates every object shimld loaded at start-up, in init order
 /// (dependencies before their dependents), except the glibc core (`core`)
 /// and shimld itself; with the resolution cache, when there is one, and
@@ -1211,17 +1229,17 @@ fn worth_caching(ld: &Loader, core: &[bool]) -> bool {
 pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
     let mut stats = Stats::default();
     let t0 = rt::timing::ticks();
-    // Not while SHIMLD_DEBUG traces lookups (the trace shows them all), and
-    // not for a closure whose relocation costs less than reading the cache.
-    let key = match &ld.cache_dir {
-        Some(_) if !rt::out::enabled(cat::BINDINGS | cat::SYMBOLS) && worth_caching(ld, core) => {
-            rt::bindcache::key(ld, ld.dynamic_weak)
+    // The cache, unless the handover has looked for it already.
+    let key = match ld.cache_looked.take() {
+        Some(key) => key,
+        None => {
+            let key = cache_key(ld, core, ld.objs.iter().map(|o| &**o), ld.objs.len());
+            if let (Some(dir), Some(k)) = (&ld.cache_dir, &key) {
+                ld.bindcache = rt::bindcache::Cache::open(dir, k, ld.objs.len());
+            }
+            key
         }
-        _ => None,
     };
-    if let (Some(dir), Some(k)) = (&ld.cache_dir, &key) {
-        ld.bindcache = rt::bindcache::Cache::open(dir, k, ld.objs.len());
-    }
     let hit = ld.bindcache.is_some();
     if ld.probes.len() == 0 {
         ld.probes = rt::append::AppendVec::with_capacity(rt::loader::MAX_PROBES);
@@ -1275,7 +1293,7 @@ pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
                 .enumerate()
                 .map(|(i, r)| r.unwrap_or_else(|| cache.map_or(Default::default(), |c| c.record(i))))
                 .collect();
-            rt::bindcache::store(dir, k, &all);
+            rt::bindcache::store(dir, k, &all, &ld.scan);
         }
     }
     stats.stream = &[];

@@ -352,6 +352,20 @@ impl<'a> SymTab<'a> {
         self.gnu.as_ref().map(|g| (g.bloom, g.shift))
     }
 
+    /// Whether the table may define a name of GNU hash `h`: false only
+    /// when its GNU Bloom filter rejects the name, as `lookup` would
+    /// first. (A table without a GNU hash table may define anything.)
+    #[inline]
+    pub fn may_define(&self, h: u32) -> bool {
+        let Some(g) = &self.gnu else { return true };
+        let nwords = g.bloom.len() as u32;
+        if nwords == 0 {
+            return false;
+        }
+        let bits = bloom_bits(h, g.shift);
+        g.bloom[((h / 64) % nwords) as usize] & bits == bits
+    }
+
     pub fn lookup(&self, name: &mut Name, want: &Want) -> Option<u32> {
         let sysv = if self.gnu.is_none() && self.sysv.is_some() { name.sysv() } else { 0 };
         let name = &*name;

@@ -1,5 +1,8 @@
 /* Prints what libcache.so says, through libuse.so's data relocations and
- * through this program's own COPY relocation of `data`. */
+ * through this program's own COPY relocation of `data`; and reports an
+ * error, whose program name libuse.so prints (it interposes libc's
+ * error_print_progname). */
+#include <error.h>
 #include <stdio.h>
 
 extern int data;
@@ -8,5 +11,6 @@ void use_print(void);
 int main(void) {
     use_print();
     printf("copied data %d\n", data);
+    error(0, 0, "an error reported");
     return 0;
 }

@@ -18,6 +18,13 @@ int (*many[])(void) = {
 };
 #undef F
 
+/* glibc's error() calls the program-name printer through libc's GOT: this
+ * definition interposes libc's (a null pointer), so the glibc core must
+ * bind to it (the handover's scan for interposers, which the resolution
+ * cache keeps too). */
+static void print_name(void) { printf("libuse names the program\n"); }
+void (*error_print_progname)(void) = print_name;
+
 void use_print(void) {
     long sum = 0;
     for (unsigned i = 0; i < sizeof many / sizeof many[0]; i++)

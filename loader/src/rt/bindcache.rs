@@ -26,21 +26,29 @@
 //! the same relocation), so that a cached start-up reads a few percent of
 //! the RELA table those take: most of a large C++ library's relocations.
 //!
+//! For a glibc program the file also keeps where the handover's scan for
+//! interposers found a definition outside the glibc core: which of the
+//! core's references it must look up in earnest (see rt::handover). The
+//! scan puts a few hundred names to every other object's Bloom filter,
+//! memory it otherwise never touches; a cached start-up looks up those
+//! few references alone, in the same order, with the same outcome.
+//!
 //! Layout (little-endian): magic (8 bytes), key length (u32), object count
 //! (u32), the key (padded to 8 bytes), per object three u32 counts
 //! (bindings, RELR words, RELATIVE relocations those cover; padded to 8
 //! bytes), then object by object its bindings (`shimld::bind::Entry`, 16
-//! bytes) and RELR words, and a u64 checksum of everything before it.
+//! bytes) and RELR words, then the count of the scan's references (u32,
+//! then 4 bytes of padding) and each as two u32 (core object, relocation),
+//! and a u64 checksum of everything before it.
 
-use super::loader::Loader;
-use super::object::Kind;
+use super::object::{Kind, Object};
 use super::out::{cat, B};
 use super::sys;
 use crate::debug;
 use alloc::vec::Vec;
 use shimld::bind::Entry;
 
-const MAGIC: &[u8; 8] = b"SHIMLDB\x07";
+const MAGIC: &[u8; 8] = b"SHIMLDB\x08";
 const ENTRY: usize = core::mem::size_of::<Entry>();
 /// The most cache files kept: past this, writing one clears the others
 /// (entries of closures that changed are never read again).
@@ -95,10 +103,11 @@ pub fn directory(xdg_cache_home: Option<&[u8]>, home: Option<&[u8]>) -> Option<V
     Some(d)
 }
 
-/// What identifies the closure: see the module comment. None if an object
-/// cannot be identified (then there is no caching).
-pub fn key(ld: &Loader, dynamic_weak: bool) -> Option<Vec<u8>> {
-    let mut k = Vec::with_capacity(64 + ld.objs.len() * 80);
+/// What identifies the closure of `n` objects, in load order: see the
+/// module comment. None if an object cannot be identified (then there is
+/// no caching).
+pub fn key_of<'a>(objs: impl Iterator<Item = &'a Object>, n: usize, dynamic_weak: bool) -> Option<Vec<u8>> {
+    let mut k = Vec::with_capacity(64 + n * 80);
     k.extend_from_slice(b"shimld bindings 1\0");
     let r = super::replica::settings();
     let flags = r.hostname.is_some() as u32
@@ -109,8 +118,8 @@ pub fn key(ld: &Loader, dynamic_weak: bool) -> Option<Vec<u8>> {
         | (r.nproc.is_some() as u32) << 5
         | (dynamic_weak as u32) << 6;
     put_u32(&mut k, flags);
-    put_u32(&mut k, ld.objs.len() as u32);
-    for o in ld.objs.iter() {
+    put_u32(&mut k, n as u32);
+    for o in objs {
         k.push(o.kind as u8);
         match o.stamp {
             Some(s) => {
@@ -171,6 +180,8 @@ struct Part {
 pub struct Cache {
     data: &'static [u8],
     index: Vec<Part>,
+    /// The interposer scan's references: (core object, relocation), flat.
+    scan: &'static [u32],
 }
 
 impl Cache {
@@ -181,7 +192,7 @@ impl Cache {
         let size = sys::fstat(fd).ok().map_or(0, |s| s.st_size as usize);
         // SAFETY: a fresh private read-only mapping, unmapped only by
         // `close`, which takes the Cache.
-        let m = if size >= 24 && size <= 32 + key.len() + 12 * nobjs + (ENTRY + 8) * MAX_BINDINGS {
+        let m = if size >= 24 && size <= 40 + key.len() + 12 * nobjs + (ENTRY + 16) * MAX_BINDINGS {
             unsafe { sys::mmap(0, size, sys::PROT_READ, sys::MAP_PRIVATE, fd, 0).ok() }
         } else {
             None
@@ -189,11 +200,11 @@ impl Cache {
         sys::close(fd);
         // SAFETY: the mapping covers `size` readable bytes until `close`.
         let data: &'static [u8] = unsafe { core::slice::from_raw_parts(m? as *const u8, size) };
-        let c = Cache { data, index: Vec::new() };
+        let c = Cache { data, index: Vec::new(), scan: &[] };
         match c.check(key, nobjs) {
-            Some(index) => {
+            Some((index, scan)) => {
                 debug!(cat::FILES, "resolution cache: {}: hit", B(&path));
-                Some(Cache { index, ..c })
+                Some(Cache { index, scan, ..c })
             }
             None => {
                 debug!(cat::FILES, "resolution cache: {}: does not match, ignored", B(&path));
@@ -203,7 +214,7 @@ impl Cache {
         }
     }
 
-    fn check(&self, key: &[u8], nobjs: usize) -> Option<Vec<Part>> {
+    fn check(&self, key: &[u8], nobjs: usize) -> Option<(Vec<Part>, &'static [u32])> {
         let d = self.data;
         let body = d.len().checked_sub(8)?;
         if &d[..8] != MAGIC || hash(&d[..body]).to_le_bytes() != d[body..] {
@@ -225,7 +236,17 @@ impl Cache {
             at = at.checked_add(r.checked_mul(8)?)?;
             index.push(Part { entries, relr, covered });
         }
-        (at == body).then_some(index)
+        let n = get_u32(d, at)? as usize;
+        at = at.checked_add(8)?;
+        let scan = shimld::elf::slice::<u32>(&d[..body], at, n.checked_mul(2)?)?;
+        at = at.checked_add(n.checked_mul(8)?)?;
+        (at == body).then_some((index, scan))
+    }
+
+    /// The interposer scan's references, as the start-up that wrote the
+    /// file found them.
+    pub fn scan(&self) -> impl Iterator<Item = [u32; 2]> {
+        self.scan.chunks_exact(2).map(|p| [p[0], p[1]])
     }
 
     /// Object `i`'s bindings, in the order its relocation asked for them.
@@ -255,12 +276,13 @@ fn pad8(n: usize) -> usize {
     (n + 7) & !7
 }
 
-/// Writes the bindings of this start-up: `bindings[i]` are object i's.
-/// Failures only cost the next start-up its shortcut; they are traced.
-pub fn store(dir: &[u8], key: &[u8], objects: &[ObjectRecord]) {
+/// Writes the bindings of this start-up: `bindings[i]` are object i's;
+/// `scan`, the interposer scan's references. Failures only cost the next
+/// start-up its shortcut; they are traced.
+pub fn store(dir: &[u8], key: &[u8], objects: &[ObjectRecord], scan: &[[u32; 2]]) {
     let total: usize = objects.iter().map(|o| o.entries.len()).sum();
     let words: usize = objects.iter().map(|o| o.relr.as_ref().map_or(0, |r| r.0.len())).sum();
-    if total > MAX_BINDINGS || words > MAX_BINDINGS {
+    if total > MAX_BINDINGS || words > MAX_BINDINGS || scan.len() > MAX_BINDINGS {
         return;
     }
     let mut f = Vec::with_capacity(48 + key.len() + 12 * objects.len() + ENTRY * total + 8 * words);
@@ -286,6 +308,12 @@ pub fn store(dir: &[u8], key: &[u8], objects: &[ObjectRecord]) {
         for &w in o.relr.as_ref().map_or(&[][..], |r| &r.0[..]) {
             put_u64(&mut f, w);
         }
+    }
+    put_u32(&mut f, scan.len() as u32);
+    put_u32(&mut f, 0);
+    for &[obj, rel] in scan {
+        put_u32(&mut f, obj);
+        put_u32(&mut f, rel);
     }
     let h = hash(&f);
     put_u64(&mut f, h);

@@ -175,7 +175,7 @@ fn fill_tls(objs: &loader::Objects, dst: *mut u8) {
 /// variables defined in the core (with a COPY relocation each), and every
 /// definition in a non-core object that a core object's references would
 /// bind to natively (an interposer: a program's malloc, say).
-fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSet<u64>) {
+fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSet<u64>, Vec<[u32; 2]>) {
     let mut exports: Vec<Export> = Vec::new();
     let mut copies = Vec::new();
     let mut copies_done = BTreeSet::new();
@@ -223,73 +223,100 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
             version,
         });
     }
-    for (i, o) in ld.objs.iter().enumerate() {
-        if !core[i] || o.kind == Kind::Rtld {
+    // The core's references that may bind outside it: each one's index in
+    // its object's `relocs`. All of them, unless the resolution cache
+    // holds the scan of a start-up of this very closure (then only those
+    // that scan looked up in earnest; see rt::bindcache).
+    let core_objs = |i: usize| core.get(i) == Some(&true) && ld.objs[i].kind != Kind::Rtld;
+    // (A pair no reference answers to, which an intact file of this
+    // closure cannot hold, means the whole scan.)
+    let cached: Option<Vec<(usize, usize, &Rela)>> = ld.bindcache.as_ref().and_then(|c| {
+        c.scan()
+            .map(|[i, k]| {
+                let (i, k) = (i as usize, k as usize);
+                let r = if i < ld.objs.len() && core_objs(i) { relocs(&ld.objs[i]).nth(k) } else { None };
+                r.map(|r| (i, k, r))
+            })
+            .collect()
+    });
+    let all = (0..ld.objs.len())
+        .filter(|&i| core_objs(i))
+        .flat_map(|i| relocs(&ld.objs[i]).enumerate().map(move |(k, r)| (i, k, r)));
+    let refs: Box<dyn Iterator<Item = (usize, usize, &Rela)>> = match cached {
+        Some(v) => Box::new(v.into_iter()),
+        None => Box::new(all),
+    };
+    // The objects outside the core, once: each name is first put to their
+    // Bloom filters in one tight pass, and looked up in earnest only in
+    // those that may define it (a few hundred names against each of a
+    // large program's objects, so the pass is most of the scan).
+    let outside: Vec<bind::Candidate> = ld
+        .objs
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| !core[*j])
+        .map(|(j, x)| bind::Candidate { idx: j, syms: &x.syms, exec: x.kind == Kind::Exec })
+        .collect();
+    let mut passed: Vec<bind::Candidate> = Vec::with_capacity(outside.len());
+    let mut scan: Vec<[u32; 2]> = Vec::new();
+    for (i, k, r) in refs {
+        let o = &ld.objs[i];
+        let idx = r.sym();
+        if idx == 0 || !matches!(r.kind(), elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT | elf::R_X86_64_64) {
             continue;
         }
-        for r in relocs(o) {
-            let idx = r.sym();
-            if idx == 0 || !matches!(r.kind(), elf::R_X86_64_GLOB_DAT | elf::R_X86_64_JUMP_SLOT | elf::R_X86_64_64) {
-                continue;
-            }
-            let Some(sym) = o.syms.syms.get(idx as usize) else { continue };
-            if sym.bind() == elf::STB_LOCAL || sym.visibility() != elf::STV_DEFAULT {
-                continue;
-            }
-            let Some(name) = o.syms.name(idx) else { continue };
-            if seen.contains(name) {
-                continue;
-            }
-            let class = if r.kind() == elf::R_X86_64_JUMP_SLOT { Class::Plt } else { Class::Normal };
-            let version = o.syms.wanted_version(idx);
-            // Only a definition outside the core matters: look there first
-            // (few objects, usually), and through the whole scope only for
-            // a name one of them defines.
-            let want = Want { version, plt: class == Class::Plt, newest: false };
-            let mut n = Name::new(name);
-            let outside = ld.objs.iter().enumerate().filter(|(j, _)| !core[*j]).map(|(j, x)| bind::Candidate {
-                idx: j,
-                syms: &x.syms,
-                exec: x.kind == Kind::Exec,
-            });
-            if bind::first_definition(outside, &mut n, &want, class, ld.dynamic_weak, |_| None).is_none() {
-                continue;
-            }
-            let Some(def) = ld.lookup(name, version, i, class) else { continue };
-            if core[def.obj] {
-                continue;
-            }
-            let Some(s) = def.sym else { continue };
-            seen.insert(name);
-            if s.kind() == elf::STT_GNU_IFUNC {
-                crate::eprint!(
-                    "shimld: warning: {} defines IFUNC `{}', which the glibc core uses; the core keeps its own\n",
-                    B(&ld.objs[def.obj].path),
-                    B(name)
-                );
-                continue;
-            }
-            debug!(
-                cat::BINDINGS,
-                "handover: {} interposes `{}' for the glibc core",
+        let Some(sym) = o.syms.syms.get(idx as usize) else { continue };
+        if sym.bind() == elf::STB_LOCAL || sym.visibility() != elf::STV_DEFAULT {
+            continue;
+        }
+        let Some(name) = o.syms.name(idx) else { continue };
+        if seen.contains(name) {
+            continue;
+        }
+        let class = if r.kind() == elf::R_X86_64_JUMP_SLOT { Class::Plt } else { Class::Normal };
+        let version = o.syms.wanted_version(idx);
+        // Only a definition outside the core matters: look there first
+        // (few objects, usually), and through the whole scope only for
+        // a name one of them defines.
+        let want = Want { version, plt: class == Class::Plt, newest: false };
+        let mut n = Name::new(name);
+        passed.clear();
+        passed.extend(outside.iter().filter(|c| c.syms.may_define(n.gnu)).copied());
+        if passed.is_empty()
+            || bind::first_definition(passed.iter().copied(), &mut n, &want, class, ld.dynamic_weak, |_| None).is_none()
+        {
+            continue;
+        }
+        scan.push([i as u32, k as u32]);
+        let Some(def) = ld.lookup(name, version, i, class) else { continue };
+        if core[def.obj] {
+            continue;
+        }
+        let Some(s) = def.sym else { continue };
+        seen.insert(name);
+        if s.kind() == elf::STT_GNU_IFUNC {
+            crate::eprint!(
+                "shimld: warning: {} defines IFUNC `{}', which the glibc core uses; the core keeps its own\n",
                 B(&ld.objs[def.obj].path),
                 B(name)
             );
-            exports.push(Export {
-                name: name.to_vec(),
-                addr: ld.value(&def),
-                size: s.st_size,
-                kind: if s.kind() == elf::STT_FUNC { elf::STT_FUNC } else { elf::STT_OBJECT },
-                version: None,
-            });
+            continue;
         }
+        debug!(cat::BINDINGS, "handover: {} interposes `{}' for the glibc core", B(&ld.objs[def.obj].path), B(name));
+        exports.push(Export {
+            name: name.to_vec(),
+            addr: ld.value(&def),
+            size: s.st_size,
+            kind: if s.kind() == elf::STT_FUNC { elf::STT_FUNC } else { elf::STT_OBJECT },
+            version: None,
+        });
     }
     for (name, f) in super::dl::core_exports() {
         if !seen.contains(name) {
             exports.push(Export { name: name.to_vec(), addr: f, size: 0, kind: elf::STT_FUNC, version: None });
         }
     }
-    (exports, copies, copies_done)
+    (exports, copies, copies_done, scan)
 }
 
 /// With `--root`, glibc's own later dlopens (NSS modules, gconv modules,
@@ -506,9 +533,28 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     // 1. The core is ld.so's to map.
     let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld);
     let (interp, ldso_file) = open_ldso(&ld.prog, ld.main().interp.as_deref(), rtld.map(|r| &*ld.objs[r]), direct);
+    // ld.so, mapped as the kernel maps an interpreter (it takes shimld's
+    // place in step 4).
+    let ldso = match Object::map(Kind::Core, interp.clone(), &ldso_file) {
+        Ok(o) => o,
+        Err(e) => loader::fail(&ld.prog, &Error::load(&interp, e.message())),
+    };
+    drop(ldso_file);
+    let Some(rtld) = rtld else { loader::fail(&ld.prog, &Error::load(&interp, "the glibc core does not need ld.so")) };
+    // The resolution cache is looked for now, for the interposer scan, under
+    // the key of the closure as relocation will see it: ld.so in shimld's
+    // place, and shimld last.
+    let n = ld.objs.len() + 1;
+    let after_swap = ld.objs.iter().enumerate().map(|(i, o)| if i == rtld { &ldso } else { &**o });
+    let key = crate::cache_key(&ld, &core, after_swap.chain(core::iter::once(&*ld.objs[rtld])), n);
+    if let (Some(dir), Some(k)) = (&ld.cache_dir, &key) {
+        ld.bindcache = super::bindcache::Cache::open(dir, k, n);
+    }
+    ld.cache_looked = Some(key);
     // 2-3. TLS and the stub.
     let tls = tls_layout(&mut ld, &core);
-    let (exports, copies, copies_done) = exports(&ld, &core);
+    let (exports, copies, copies_done, scan) = exports(&ld, &core);
+    ld.scan = scan;
     let needed: Vec<Vec<u8>> = ld
         .objs
         .iter()
@@ -579,35 +625,26 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     }
     debug!(cat::FILES, "handover: stub at 0x{:x}, {} exports, ld.so {}", stub_base, spec.exports.len(), B(&interp));
 
-    // 4. ld.so, mapped as the kernel maps an interpreter.
-    let f = ldso_file;
-    let ldso = match Object::map(Kind::Core, interp.clone(), &f) {
-        Ok(o) => o,
-        Err(e) => loader::fail(&ld.prog, &Error::load(&interp, e.message())),
-    };
-    drop(f);
+    // 4. ld.so (mapped in step 1) takes the dynamic linker's place in the
+    // scope; shimld's own object moves out of it, to supply the functions
+    // shimld replaces (see Loader::lookup_scoped).
     let ldso_base = ldso.base;
     let ldso_entry = ldso.entry;
-    match rtld {
-        Some(r) => {
-            // glibc's ld.so takes the dynamic linker's place in the scope;
-            // shimld's own object moves out of it, to supply the functions
-            // shimld replaces (see Loader::lookup_scoped).
-            let idx = ld.objs[r].idx;
-            let deps = core::mem::take(&mut ld.objs[r].deps);
-            let mut me = core::mem::replace(&mut ld.objs[r], Box::new(ldso));
-            ld.objs[r].idx = idx;
-            ld.objs[r].deps = deps;
-            me.idx = ld.objs.len();
-            ld.me = Some(me.idx);
-            ld.objs.push(me);
-            // dlopen keeps the closure's nodes aligned with the objects.
-            let g = ld.dl.lock();
-            if let Some(st) = g.get().as_mut() {
-                st.closure.nodes.push(closure::Node::placeholder());
-            }
+    let r = rtld;
+    let idx = ld.objs[r].idx;
+    let deps = core::mem::take(&mut ld.objs[r].deps);
+    let mut me = core::mem::replace(&mut ld.objs[r], Box::new(ldso));
+    ld.objs[r].idx = idx;
+    ld.objs[r].deps = deps;
+    me.idx = ld.objs.len();
+    ld.me = Some(me.idx);
+    ld.objs.push(me);
+    // dlopen keeps the closure's nodes aligned with the objects.
+    {
+        let g = ld.dl.lock();
+        if let Some(st) = g.get().as_mut() {
+            st.closure.nodes.push(closure::Node::placeholder());
         }
-        None => loader::fail(&ld.prog, &Error::load(&interp, "the glibc core does not need ld.so")),
     }
     ld.stub_phdr = stub_base + layout.phdr;
     let prog_phdr = ld.main().phdr_addr;

@@ -195,6 +195,12 @@ pub struct Loader {
     pub cache_dir: Option<Vec<u8>>,
     /// The resolution cache that matched this start-up, while relocating.
     pub bindcache: Option<super::bindcache::Cache>,
+    /// Set once the cache has been looked for (the handover does it before
+    /// relocation, for its scan), with the key it was looked for under.
+    pub cache_looked: Option<Option<Vec<u8>>>,
+    /// The handover's interposer scan: the core's references it looked up
+    /// in earnest, as (core object, relocation), for the cache file.
+    pub scan: Vec<[u32; 2]>,
     /// The Bloom filters of the global scope's objects, entry k for
     /// `scope[k]` (see `index_scope`); empty until relocation starts.
     pub probes: AppendVec<Probe>,
@@ -283,6 +289,8 @@ impl Loader {
             vdso: None,
             cache_dir: None,
             bindcache: None,
+            cache_looked: None,
+            scan: Vec::new(),
             probes: AppendVec::with_capacity(0),
             dl: super::lock::RecursiveMutex::new(None),
         }
