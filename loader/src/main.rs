@@ -1179,15 +1179,19 @@ fn check_versions(ld: &Loader) {
     }
 }
 
-/// Below these many relocations in the objects shimld relocates, a
-/// start-up relocates faster than it reads and checks a cache file. PLT
-/// entries count as symbolic, bound at start-up from the cache even when
-/// lazy (x86_64::prebind). RELATIVE ones count for the cache's DT_RELR form
-/// of them: with 7.6K of them and 256 PLT entries, perl -e 0 starts 1.7%
-/// faster cached (0.983 [0.975-0.993]); git, with 4.4K and 325, the same
-/// either way (1.003 [0.994-1.014]).
-const CACHE_MIN_SYMBOLIC: usize = 2000;
-const CACHE_MIN_RELATIVE: usize = 5000;
+/// Below these many relocations in the objects shimld relocates, the cache
+/// is not used: a closure that small gains nothing from it (a program with
+/// one small library, 11 symbolic references: 1.001 [0.994-1.006] cached
+/// against uncached), and each such program would add a file to the cache
+/// directory. PLT entries count as symbolic, bound at start-up from the
+/// cache even when lazy (x86_64::prebind), and with the interposer scan
+/// kept too (rt::handover), small closures gain: grep with 126 PLT entries
+/// and 168 RELATIVE relocations starts 1.5% faster cached (0.985
+/// [0.975-0.994]), tar (263 and 942) 0.956 [0.947-0.966], bash (377 and
+/// 3.9K) 0.951 [0.945-0.959], git (325 and 4.4K) 0.990 [0.985-0.994].
+/// RELATIVE ones count for the cache's DT_RELR form of them.
+const CACHE_MIN_SYMBOLIC: usize = 100;
+const CACHE_MIN_RELATIVE: usize = 1000;
 
 /// Whether the resolution cache would pay for this closure.
 fn worth_caching(ld: &Loader, core: &[bool]) -> bool {
