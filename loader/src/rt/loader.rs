@@ -216,7 +216,7 @@ pub struct Probe {
     /// The filter's word count less one (a power of two).
     mask: u32,
     words: usize,
-    /// SKIPPABLE or DEAD.
+    /// SKIPPABLE (with CORE) or DEAD.
     flags: AtomicU8,
 }
 
@@ -224,6 +224,9 @@ pub struct Probe {
 const SKIPPABLE: u8 = 1;
 /// The object was unloaded: always passed over (as a removed object is).
 const DEAD: u8 = 2;
+/// An object of the glibc core: passed over only by a lookup for which the
+/// core is no different from any object (see Loader::lookup_scoped).
+const CORE: u8 = 4;
 
 /// How many global-scope objects `probes` covers (a larger scope is
 /// searched without it past this).
@@ -231,14 +234,15 @@ pub const MAX_PROBES: usize = 2048;
 
 impl Probe {
     /// Whether the object can be passed over for a name of GNU hash `h`
-    /// without changing the outcome of a lookup.
+    /// without changing the outcome of a lookup; an object of the glibc
+    /// core only with `core_too`.
     #[inline]
-    fn passes_over(&self, h: u32) -> bool {
+    fn passes_over(&self, h: u32, core_too: bool) -> bool {
         let f = self.flags.load(Ordering::Acquire);
         if f & DEAD != 0 {
             return true;
         }
-        if f & SKIPPABLE == 0 {
+        if f & SKIPPABLE == 0 || (f & CORE != 0 && !core_too) {
             return false;
         }
         // SAFETY: `words` is the object's filter of mask + 1 words, mapped
@@ -539,6 +543,9 @@ impl Loader {
         // For a glibc program, the functions shimld replaces are found where
         // the search reaches the glibc core, before the core's own.
         let mut overrides = self.me.filter(|_| self.objs[from].kind != Kind::Core);
+        // The glibc core can be passed over as any object is unless the name
+        // is one whose replacement `visit` puts where the search reaches it.
+        let core_too = overrides.is_none() || !(super::dl::OVERRIDES.contains(&name) || super::replica::active(name));
         let visit = |i: usize| {
             let o = &self.objs[i];
             if o.kind == Kind::Core {
@@ -580,8 +587,10 @@ impl Loader {
             let probes = self.probes.as_slice();
             if !trace && probes.len() >= n_scope {
                 // probes[k] stands for scope[k] (index_scope).
-                let order =
-                    probes[..n_scope].iter().filter(|p| !p.passes_over(h)).filter_map(|p| candidate(p.obj as usize));
+                let order = probes[..n_scope]
+                    .iter()
+                    .filter(|p| !p.passes_over(h, core_too))
+                    .filter_map(|p| candidate(p.obj as usize));
                 bind::first_definition(order, &mut n, &want, class, self.dynamic_weak, visit)
             } else {
                 let order = self.scope.iter().copied().filter_map(candidate);
@@ -602,19 +611,21 @@ impl Loader {
         Some(Def { obj: i, sym: Some(&self.objs[i].syms.syms[j as usize]) })
     }
 
-    /// Extends `probes` to the whole global scope. Only objects outside
-    /// the glibc core are ever passed over (the core's dl* overrides are
-    /// decided as the search reaches it, and its mapping moves in the
-    /// handover); so this may run once every other object is mapped where
-    /// it stays. Appends must be serialised as the scope's are.
+    /// Extends `probes` to the whole global scope. It runs once every
+    /// object is mapped where it stays (after the handover, and after a
+    /// dlopen, in which ld.so maps any object of the glibc core). The
+    /// core's objects are passed over only by lookups of names shimld does
+    /// not replace (see `lookup_scoped`); shimld's own object never is.
+    /// Appends must be serialised as the scope's are.
     pub fn index_scope(&self) {
         for k in self.probes.len()..self.scope.len() {
             let Some(&i) = self.scope.get(k) else { break };
             let o = &self.objs[i];
             let filter = o.syms.bloom().filter(|(w, _)| w.len().is_power_of_two() && w.len() <= u32::MAX as usize);
             let (words, shift, mask, flags) = match filter {
-                Some((w, shift)) if !matches!(o.kind, Kind::Core | Kind::Rtld) => {
-                    (w.as_ptr() as usize, shift, (w.len() - 1) as u32, SKIPPABLE)
+                Some((w, shift)) if o.kind != Kind::Rtld => {
+                    let core = if o.kind == Kind::Core { CORE } else { 0 };
+                    (w.as_ptr() as usize, shift, (w.len() - 1) as u32, SKIPPABLE | core)
                 }
                 _ => (0, 0, 0, 0),
             };
