@@ -487,10 +487,7 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         // SAFETY: no pointer into the old stack layout is used afterwards.
         unsafe { cmd.restore(&mut st) };
         let main = ld.main();
-        st.set_aux(process::AT_PHDR, main.phdr_addr);
-        st.set_aux(process::AT_PHNUM, main.phdrs.len());
-        st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
-        st.set_aux(process::AT_ENTRY, main.entry);
+        st.set_program(main.phdr_addr, main.phdrs.len(), main.entry);
         st.set_aux(process::AT_BASE, base);
     }
     make_stack_executable(ld.objs.iter().map(|o| &**o), &st);
@@ -911,10 +908,7 @@ fn enter_static(mut st: Stack, opts: &Options, cmd: &process::CommandLine, prog:
     }
     // SAFETY: nothing uses the old stack layout after this.
     unsafe { cmd.restore(&mut st) };
-    st.set_aux(process::AT_PHDR, exe.phdr_addr);
-    st.set_aux(process::AT_PHNUM, exe.phdrs.len());
-    st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
-    st.set_aux(process::AT_ENTRY, exe.entry);
+    st.set_program(exe.phdr_addr, exe.phdrs.len(), exe.entry);
     st.set_aux(process::AT_BASE, 0);
     let entry = exe.entry;
     if !exe.is_code(entry) {

@@ -419,13 +419,10 @@ pub fn enter_ldso_alone(exe: Object, me: &Object, mut st: Stack, cmd: &process::
     );
     // SAFETY: nothing uses the old stack layout after this.
     unsafe { cmd.restore(&mut st) };
-    st.set_aux(process::AT_PHDR, exe.phdr_addr);
-    st.set_aux(process::AT_PHNUM, exe.phdrs.len());
-    st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
     // ld.so enters the program through `entry` (`alone_continue`), which
     // tells a debugger about the objects ld.so loaded and puts the
     // program's entry back.
-    st.set_aux(process::AT_ENTRY, entry as *const () as usize);
+    st.set_program(exe.phdr_addr, exe.phdrs.len(), entry as *const () as usize);
     st.set_aux(process::AT_BASE, ldso.base);
     crate::make_stack_executable(core::iter::once(&exe), &st);
     let want = Want { version: None, plt: false, newest: false };
@@ -651,10 +648,7 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     let prog_phnum = ld.main().phdrs.len();
     // SAFETY: nothing uses the old stack layout after this.
     unsafe { cmd.restore(&mut st) };
-    st.set_aux(process::AT_PHDR, stub_base + layout.phdr);
-    st.set_aux(process::AT_PHNUM, layout.phnum);
-    st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
-    st.set_aux(process::AT_ENTRY, entry as *const () as usize);
+    st.set_program(stub_base + layout.phdr, layout.phnum, entry as *const () as usize);
     st.set_aux(process::AT_BASE, ldso_base);
     let mut hidden_env = Vec::new();
     for i in 0..st.envc {
@@ -888,10 +882,7 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     super::dl::relink(ld);
     // The program sees its own headers again.
     let main = ld.main();
-    st.set_aux(process::AT_PHDR, prog_phdr);
-    st.set_aux(process::AT_PHNUM, prog_phnum);
-    st.set_aux(process::AT_PHENT, elf::PHDR_SIZE);
-    st.set_aux(process::AT_ENTRY, main.entry);
+    st.set_program(prog_phdr, prog_phnum, main.entry);
     crate::run_initializers(ld, &st);
     super::timing::mark("init");
     crate::check_code(ld, main, main.entry);

@@ -103,6 +103,15 @@ impl Stack {
 
     /// Sets an existing auxv entry. Entries the kernel did not supply are
     /// not added (there is no room), matching what a native run would see.
+    /// Describes the program to whoever starts it, as the kernel does: its
+    /// program headers (at `phdr`, `phnum` of them) and its entry point.
+    pub fn set_program(&mut self, phdr: usize, phnum: usize, entry: usize) {
+        self.set_aux(AT_PHDR, phdr);
+        self.set_aux(AT_PHNUM, phnum);
+        self.set_aux(AT_PHENT, shimld::elf::PHDR_SIZE);
+        self.set_aux(AT_ENTRY, entry);
+    }
+
     pub fn set_aux(&mut self, key: usize, val: usize) {
         for i in 0..self.auxc {
             // SAFETY: in bounds; the stack is ours to rewrite before the
