@@ -1202,22 +1202,28 @@ fn worth_caching(ld: &Loader, core: &[bool]) -> bool {
     symbolic >= CACHE_MIN_SYMBOLIC || relative >= CACHE_MIN_RELATIVE
 }
 
-/// The resolution cache's key for the closure `objs` (`n` objects), if it
-/// is to be cached: not while SHIMLD_DEBUG traces lookups (the trace shows
-/// them all), and not for a closure whose relocation costs less than
-/// reading the cache.
-pub(crate) fn cache_key<'a>(
+/// Looks for the resolution cache of the closure `objs` (`n` objects, in
+/// load order): its key, if the closure is to be cached (not while
+/// SHIMLD_DEBUG traces lookups, which the trace shows all, and not for a
+/// closure whose relocation costs less than reading the cache), and the
+/// cache file that matched it.
+pub(crate) fn look_for_cache<'a>(
     ld: &Loader,
     core: &[bool],
     objs: impl Iterator<Item = &'a rt::object::Object>,
     n: usize,
-) -> Option<Vec<u8>> {
-    match &ld.cache_dir {
+) -> (Option<Vec<u8>>, Option<rt::bindcache::Cache>) {
+    let key = match &ld.cache_dir {
         Some(_) if !rt::out::enabled(cat::BINDINGS | cat::SYMBOLS) && worth_caching(ld, core) => {
             rt::bindcache::key_of(objs, n, ld.dynamic_weak)
         }
         _ => None,
-    }
+    };
+    let cache = match (&ld.cache_dir, &key) {
+        (Some(dir), Some(k)) => rt::bindcache::Cache::open(dir, k, n),
+        _ => None,
+    };
+    (key, cache)
 }
 
 /// Relocates every object shimld loaded at start-up, in init order
@@ -1231,10 +1237,8 @@ pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
     let key = match ld.cache_looked.take() {
         Some(key) => key,
         None => {
-            let key = cache_key(ld, core, ld.objs.iter().map(|o| &**o), ld.objs.len());
-            if let (Some(dir), Some(k)) = (&ld.cache_dir, &key) {
-                ld.bindcache = rt::bindcache::Cache::open(dir, k, ld.objs.len());
-            }
+            let (key, cache) = look_for_cache(ld, core, ld.objs.iter().map(|o| &**o), ld.objs.len());
+            ld.bindcache = cache;
             key
         }
     };

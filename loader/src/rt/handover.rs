@@ -404,12 +404,7 @@ pub fn ldso_alone(exe: &Object, opts: &Options, secure: bool) -> bool {
 /// ld.so loads, relocates and initialises everything. Never returns.
 pub fn enter_ldso_alone(exe: Object, me: &Object, mut st: Stack, cmd: &process::CommandLine, prog: &[u8]) -> ! {
     let direct = cmd.direct;
-    let (interp, file) = open_ldso(prog, exe.interp.as_deref(), Some(me), direct);
-    let ldso = match Object::map(Kind::Core, interp.clone(), &file) {
-        Ok(o) => o,
-        Err(e) => loader::fail(prog, &Error::load(&interp, e.message())),
-    };
-    drop(file);
+    let (interp, ldso) = map_ldso(prog, exe.interp.as_deref(), Some(me), direct);
     super::timing::mark("map");
     debug!(
         cat::FILES,
@@ -500,11 +495,12 @@ fn alone_continue(a: Alone, sp: *mut usize, dl_fini: usize) -> ! {
     unsafe { crate::jump(sp, a.entry, dl_fini) }
 }
 
-/// Opens the program's ld.so, first of all: with --root its canonical path
-/// (inside the root) is what the stub names as its interpreter. A program
-/// whose interpreter is shimld (how shimld was started, when not as a
-/// command) gets glibc's. Returns the path and the open file.
-fn open_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<&Object>, direct: bool) -> (Vec<u8>, map::ElfFile) {
+/// Maps the program's ld.so as the kernel maps an interpreter, first of
+/// all: with --root its canonical path (inside the root) is what the stub
+/// names as its interpreter. A program whose interpreter is shimld (how
+/// shimld was started, when not as a command) gets glibc's. Returns the
+/// path and the mapped object.
+fn map_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<&Object>, direct: bool) -> (Vec<u8>, Object) {
     let open = |path: &[u8]| match map::open_elf(&super::root::inside(path)) {
         Ok(f) => f,
         Err(e) => loader::fail(prog, &Error::load(path, e.message())),
@@ -520,7 +516,10 @@ fn open_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<&Object>, direct: bo
         file = open(&interp);
     }
     let interp = if super::root::is_set() { map::fd_path(file.fd).unwrap_or(interp) } else { interp };
-    (interp, file)
+    match Object::map(Kind::Core, interp.clone(), &file) {
+        Ok(o) => (interp, o),
+        Err(e) => loader::fail(prog, &Error::load(&interp, e.message())),
+    }
 }
 
 /// Hands the program over to its ld.so. Never returns: ld.so comes back
@@ -529,24 +528,16 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     let direct = cmd.direct;
     // 1. The core is ld.so's to map.
     let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld);
-    let (interp, ldso_file) = open_ldso(&ld.prog, ld.main().interp.as_deref(), rtld.map(|r| &*ld.objs[r]), direct);
-    // ld.so, mapped as the kernel maps an interpreter (it takes shimld's
-    // place in step 4).
-    let ldso = match Object::map(Kind::Core, interp.clone(), &ldso_file) {
-        Ok(o) => o,
-        Err(e) => loader::fail(&ld.prog, &Error::load(&interp, e.message())),
-    };
-    drop(ldso_file);
+    // (ld.so takes shimld's place in step 4.)
+    let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), rtld.map(|r| &*ld.objs[r]), direct);
     let Some(rtld) = rtld else { loader::fail(&ld.prog, &Error::load(&interp, "the glibc core does not need ld.so")) };
     // The resolution cache is looked for now, for the interposer scan, under
     // the key of the closure as relocation will see it: ld.so in shimld's
     // place, and shimld last.
     let n = ld.objs.len() + 1;
     let after_swap = ld.objs.iter().enumerate().map(|(i, o)| if i == rtld { &ldso } else { &**o });
-    let key = crate::cache_key(&ld, &core, after_swap.chain(core::iter::once(&*ld.objs[rtld])), n);
-    if let (Some(dir), Some(k)) = (&ld.cache_dir, &key) {
-        ld.bindcache = super::bindcache::Cache::open(dir, k, n);
-    }
+    let (key, cache) = crate::look_for_cache(&ld, &core, after_swap.chain(core::iter::once(&*ld.objs[rtld])), n);
+    ld.bindcache = cache;
     ld.cache_looked = Some(key);
     // 2-3. TLS and the stub.
     let tls = tls_layout(&mut ld, &core);
@@ -627,12 +618,11 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     // shimld replaces (see Loader::lookup_scoped).
     let ldso_base = ldso.base;
     let ldso_entry = ldso.entry;
-    let r = rtld;
-    let idx = ld.objs[r].idx;
-    let deps = core::mem::take(&mut ld.objs[r].deps);
-    let mut me = core::mem::replace(&mut ld.objs[r], Box::new(ldso));
-    ld.objs[r].idx = idx;
-    ld.objs[r].deps = deps;
+    let idx = ld.objs[rtld].idx;
+    let deps = core::mem::take(&mut ld.objs[rtld].deps);
+    let mut me = core::mem::replace(&mut ld.objs[rtld], Box::new(ldso));
+    ld.objs[rtld].idx = idx;
+    ld.objs[rtld].deps = deps;
     me.idx = ld.objs.len();
     ld.me = Some(me.idx);
     ld.objs.push(me);
