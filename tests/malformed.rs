@@ -552,6 +552,17 @@ fn crashed(o: &common::Outcome) -> Option<String> {
 }
 
 /// An empty directory at `dir`.
+/// A program and its library, read from `exe` and `lib`, their damaged
+/// variants (at least 100), and `dir` made empty for them.
+fn variant_set(exe: &Path, lib: &Path, dir: &Path) -> (Elf, Elf, Vec<Variant>) {
+    let exe = Elf { b: std::fs::read(exe).unwrap() };
+    let lib = Elf { b: std::fs::read(lib).unwrap() };
+    let vs = variants(&exe, &lib);
+    assert!(vs.len() >= 100, "only {} variants", vs.len());
+    fresh_dir(dir);
+    (exe, lib, vs)
+}
+
 fn fresh_dir(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
@@ -629,12 +640,8 @@ fn malformed_files_never_crash_shimld() {
     let built = common::build_testprog("malformed");
     let shimld = common::shimld();
     let shimld = shimld.to_str().unwrap();
-    let exe = Elf { b: std::fs::read(built.join(EXE)).unwrap() };
-    let lib = Elf { b: std::fs::read(built.join(LIB)).unwrap() };
-    let vs = variants(&exe, &lib);
-    assert!(vs.len() >= 100, "only {} variants", vs.len());
     let dir: PathBuf = built.parent().unwrap().join("malformed-variants");
-    fresh_dir(&dir);
+    let (exe, lib, vs) = variant_set(&built.join(EXE), &built.join(LIB), &dir);
     for f in ["gmal-main", "libgmal.so"] {
         std::fs::copy(built.join(f), dir.join(f)).unwrap();
     }
@@ -735,12 +742,8 @@ fn malformed_core_only_programs_never_crash_shimld() {
 fn glibc_variants(exe_dir: &Path, exe_name: &str, lib_dir: &Path, lib_name: &str) {
     let shimld = common::shimld();
     let shimld = shimld.to_str().unwrap();
-    let exe = Elf { b: std::fs::read(exe_dir.join(exe_name)).unwrap() };
-    let lib = Elf { b: std::fs::read(lib_dir.join(lib_name)).unwrap() };
-    let vs = variants(&exe, &lib);
-    assert!(vs.len() >= 100, "only {} variants", vs.len());
     let dir: PathBuf = exe_dir.parent().unwrap().join(format!("malformed-variants-{exe_name}"));
-    fresh_dir(&dir);
+    let (exe, lib, vs) = variant_set(&exe_dir.join(exe_name), &lib_dir.join(lib_name), &dir);
     let prog = format!("./{exe_name}");
     let mut failures = Vec::new();
     let mut native_signals = 0;
