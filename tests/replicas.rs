@@ -65,15 +65,18 @@ fn clock_offset() {
             .parse()
             .unwrap();
     assert!((behind - now as f64 + 3600.5).abs() <= 5.0, "{now} {behind}");
-    // Monotonic clocks are untouched: a 0.2 s sleep measures about 0.2 s.
-    let mono = ok(&shimld(&[
+    // Monotonic clocks are untouched: a 0.2 s sleep measures 0.2 s, or a
+    // little more on a loaded machine, and nowhere near the offset.
+    let mono: f64 = ok(&shimld(&[
         "--clock-offset",
         "1000000",
         "/usr/bin/python3",
         "-c",
-        "import time; a = time.monotonic(); time.sleep(0.2); print(round(time.monotonic() - a, 1))",
-    ]));
-    assert_eq!(mono, "0.2");
+        "import time; a = time.monotonic(); time.sleep(0.2); print(time.monotonic() - a)",
+    ]))
+    .parse()
+    .unwrap();
+    assert!((0.2..30.0).contains(&mono), "{mono}");
 }
 
 #[test]
