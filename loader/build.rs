@@ -7,6 +7,10 @@ fn main() {
     // The functions start-up runs, ahead of the rest (bench/startup_order.py).
     let startup = format!("{dir}/startup.ld");
     println!("cargo:rerun-if-changed={startup}");
+    // Where the writable data goes: iced-x86's tables apart, relocated
+    // only when used; the allocator's first chunk after the rest of .bss.
+    let data = format!("{dir}/data.ld");
+    println!("cargo:rerun-if-changed={data}");
     for arg in [
         "-nostartfiles",
         "-nostdlib",
@@ -35,6 +39,7 @@ fn main() {
         "-Wl,--export-dynamic-symbol=posix_spawn*",
         "-Wl,--hash-style=both",
         &format!("-Wl,-T,{startup}"),
+        &format!("-Wl,-T,{data}"),
         "-Wl,-z,pack-relative-relocs",
         "-Wl,-z,norelro",
     ] {

@@ -101,61 +101,8 @@ pub unsafe extern "C" fn _start() -> ! {
 /// done this code uses raw pointers only: no globals holding addresses, no
 /// panics, no formatting.
 unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr) -> ! {
-    // The load bias: where the header is, minus its link-time address (the
-    // virtual address of the segment that maps file offset 0).
-    let phdrs = (ehdr as usize + (*ehdr).e_phoff as usize) as *const Phdr;
-    let mut ehdr_vaddr = 0usize;
-    let mut i = 0;
-    while i < (*ehdr).e_phnum as usize {
-        let p = &*phdrs.add(i);
-        if p.p_type == elf::PT_LOAD && p.p_offset == 0 {
-            ehdr_vaddr = p.p_vaddr as usize;
-            break;
-        }
-        i += 1;
-    }
-    let base = (ehdr as usize).wrapping_sub(ehdr_vaddr);
-    let (mut rela, mut relasz, mut relr, mut relrsz) = (0usize, 0usize, 0usize, 0usize);
-    let mut d = dynamic;
-    while (*d).d_tag != elf::DT_NULL {
-        match (*d).d_tag {
-            elf::DT_RELA => rela = (*d).d_val as usize,
-            elf::DT_RELASZ => relasz = (*d).d_val as usize,
-            elf::DT_RELR => relr = (*d).d_val as usize,
-            elf::DT_RELRSZ => relrsz = (*d).d_val as usize,
-            _ => {}
-        }
-        d = d.add(1);
-    }
-    let mut r = (base + rela) as *const elf::Rela;
-    let end = (base + rela + relasz) as *const elf::Rela;
-    while rela != 0 && r < end {
-        if (*r).kind() != elf::R_X86_64_RELATIVE {
-            let msg = b"shimld: unexpected relocation type in shimld itself\n";
-            let _ = sys::write(2, core::slice::from_raw_parts(msg.as_ptr(), msg.len()));
-            sys::exit_group(127);
-        }
-        *((base + (*r).r_offset as usize) as *mut usize) = base.wrapping_add((*r).r_addend as usize);
-        r = r.add(1);
-    }
-    let mut e = (base + relr) as *const u64;
-    let eend = (base + relr + relrsz) as *const u64;
-    let mut at = 0usize;
-    while relr != 0 && e < eend {
-        if *e & 1 == 0 {
-            at = base + *e as usize;
-            *(at as *mut usize) += base;
-            at += 8;
-        } else {
-            let mut bits = *e >> 1;
-            while bits != 0 {
-                *((at + 8 * bits.trailing_zeros() as usize) as *mut usize) += base;
-                bits &= bits - 1;
-            }
-            at += 63 * 8;
-        }
-        e = e.add(1);
-    }
+    let base = self_base(ehdr);
+    relocate_self(base, dynamic, lazy_range(), false);
     // shimld works on the kernel's stack, below the initial block, as ld.so
     // does: the pages it touches there are the ones the program's own
     // start-up touches next (4 of them, whichever program runs), and a
@@ -206,6 +153,128 @@ unsafe extern "C" fn boot(sp: *mut usize, dynamic: *const Dyn, ehdr: *const Ehdr
         in("rdx") ehdr,
         options(noreturn)
     )
+}
+
+/// shimld's load bias: where its header is, minus the header's link-time
+/// address (the virtual address of the segment that maps file offset 0).
+///
+/// # Safety
+/// `ehdr` is shimld's own ELF header, as mapped. Safe before relocation.
+unsafe fn self_base(ehdr: *const Ehdr) -> usize {
+    let phdrs = (ehdr as usize + (*ehdr).e_phoff as usize) as *const Phdr;
+    let mut ehdr_vaddr = 0usize;
+    let mut i = 0;
+    while i < (*ehdr).e_phnum as usize {
+        let p = &*phdrs.add(i);
+        if p.p_type == elf::PT_LOAD && p.p_offset == 0 {
+            ehdr_vaddr = p.p_vaddr as usize;
+            break;
+        }
+        i += 1;
+    }
+    (ehdr as usize).wrapping_sub(ehdr_vaddr)
+}
+
+/// Applies shimld's own RELATIVE relocations (in DT_RELA, and DT_RELR):
+/// those outside `lazy`, or with `lazy_only`, those inside it.
+///
+/// # Safety
+/// `base` is shimld's load bias and `dynamic` its `_DYNAMIC`; each
+/// relocation is applied once. Runs before relocation is done: raw
+/// pointers only, no globals holding addresses, no panics, no formatting.
+unsafe fn relocate_self(base: usize, dynamic: *const Dyn, lazy: (usize, usize), lazy_only: bool) {
+    let (mut rela, mut relasz, mut relr, mut relrsz) = (0usize, 0usize, 0usize, 0usize);
+    let mut d = dynamic;
+    while (*d).d_tag != elf::DT_NULL {
+        match (*d).d_tag {
+            elf::DT_RELA => rela = (*d).d_val as usize,
+            elf::DT_RELASZ => relasz = (*d).d_val as usize,
+            elf::DT_RELR => relr = (*d).d_val as usize,
+            elf::DT_RELRSZ => relrsz = (*d).d_val as usize,
+            _ => {}
+        }
+        d = d.add(1);
+    }
+    let wanted = |at: usize| (lazy.0 <= at && at < lazy.1) == lazy_only;
+    let mut r = (base + rela) as *const elf::Rela;
+    let end = (base + rela + relasz) as *const elf::Rela;
+    while rela != 0 && r < end {
+        if (*r).kind() != elf::R_X86_64_RELATIVE {
+            let msg = b"shimld: unexpected relocation type in shimld itself\n";
+            let _ = sys::write(2, core::slice::from_raw_parts(msg.as_ptr(), msg.len()));
+            sys::exit_group(127);
+        }
+        let at = base + (*r).r_offset as usize;
+        if wanted(at) {
+            *(at as *mut usize) = base.wrapping_add((*r).r_addend as usize);
+        }
+        r = r.add(1);
+    }
+    let mut e = (base + relr) as *const u64;
+    let eend = (base + relr + relrsz) as *const u64;
+    let mut at = 0usize;
+    while relr != 0 && e < eend {
+        if *e & 1 == 0 {
+            at = base + *e as usize;
+            if wanted(at) {
+                *(at as *mut usize) += base;
+            }
+            at += 8;
+        } else {
+            let mut bits = *e >> 1;
+            while bits != 0 {
+                let p = at + 8 * bits.trailing_zeros() as usize;
+                if wanted(p) {
+                    *(p as *mut usize) += base;
+                }
+                bits &= bits - 1;
+            }
+            at += 63 * 8;
+        }
+        e = e.add(1);
+    }
+}
+
+/// The run-time bounds of the data whose relocations boot leaves for
+/// `relocate_lazy` (iced-x86's tables: see loader/data.ld), taken
+/// PC-relatively, as they must be before relocation.
+fn lazy_range() -> (usize, usize) {
+    let (start, end): (usize, usize);
+    // SAFETY: computes two addresses; no memory is accessed.
+    unsafe {
+        asm!(
+            "lea {s}, [rip + __shimld_lazy_start]",
+            "lea {e}, [rip + __shimld_lazy_end]",
+            s = out(reg) start,
+            e = out(reg) end,
+            options(nomem, nostack, pure)
+        )
+    };
+    (start, end)
+}
+
+/// Applies the relocations boot left (see `lazy_range`), once. Everything
+/// that uses iced-x86 (rt::patch, during single-threaded start-up) calls
+/// this first.
+pub(crate) fn relocate_lazy() {
+    static DONE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if !DONE.swap(true, Ordering::AcqRel) {
+        let (dynamic, ehdr): (*const Dyn, *const Ehdr);
+        // SAFETY: computes two addresses; no memory is accessed.
+        unsafe {
+            asm!(
+                "lea {d}, [rip + _DYNAMIC]",
+                "lea {h}, [rip + __ehdr_start]",
+                d = out(reg) dynamic,
+                h = out(reg) ehdr,
+                options(nomem, nostack, pure)
+            )
+        };
+        // SAFETY: shimld's own header, bias and dynamic section; boot
+        // skipped exactly these relocations, and DONE lets this apply them
+        // once.
+        unsafe { relocate_self(self_base(ehdr), dynamic, lazy_range(), true) };
+    }
 }
 
 /// How many bytes RLIMIT_STACK lets the kernel's stack grow below `sp`

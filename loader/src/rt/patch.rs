@@ -45,6 +45,8 @@ pub fn original(name: &[u8]) -> Option<usize> {
 /// Patches every active replica's function in the glibc core. Functions
 /// that cannot be patched get a warning naming the reason.
 pub fn patch_core(ld: &Loader, names: &[&'static [u8]]) {
+    // iced-x86's tables are relocated only now (see loader/data.ld).
+    crate::relocate_lazy();
     let mut done: Vec<(&'static [u8], usize)> = Vec::new();
     for &name in names {
         let Some(me) = ld.me else { return };
