@@ -259,17 +259,10 @@ fn lazy_range() -> (usize, usize) {
 pub(crate) fn relocate_lazy() {
     static DONE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
     if !DONE.swap(true, Ordering::AcqRel) {
-        let (dynamic, ehdr): (*const Dyn, *const Ehdr);
-        // SAFETY: computes two addresses; no memory is accessed.
-        unsafe {
-            asm!(
-                "lea {d}, [rip + _DYNAMIC]",
-                "lea {h}, [rip + __ehdr_start]",
-                d = out(reg) dynamic,
-                h = out(reg) ehdr,
-                options(nomem, nostack, pure)
-            )
-        };
+        let ehdr: *const Ehdr;
+        // SAFETY: computes an address; no memory is accessed.
+        unsafe { asm!("lea {h}, [rip + __ehdr_start]", h = out(reg) ehdr, options(nomem, nostack, pure)) };
+        let dynamic = own_dynamic();
         // SAFETY: shimld's own header, bias and dynamic section; boot
         // skipped exactly these relocations, and DONE lets this apply them
         // once.
@@ -353,12 +346,11 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
             }
         }
     }
-    let rtld = self_object(base, ehdr);
     // Debuggers find shimld's r_debug through shimld's own DT_DEBUG (shimld
     // is their main executable when started as a command).
-    if let (Some(i), Some(d)) = (rtld.d.debug_index, rtld.dynamic) {
+    if let Some(slot) = own_debug_slot() {
         // SAFETY: shimld's .dynamic is writable (nothing made it read-only).
-        unsafe { rt::debugger::publish(rtld.addr(d.p_vaddr) + 16 * i + 8) };
+        unsafe { rt::debugger::publish(slot) };
     }
 
     // 3. The program.
@@ -431,8 +423,9 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     }
     rt::replica::configure(opts.replicas.clone());
     if rt::handover::ldso_alone(&exe, &opts, secure) {
-        rt::handover::enter_ldso_alone(exe, &rtld, st, &cmd, &prog.name);
+        rt::handover::enter_ldso_alone(exe, own_identity(ehdr), st, &cmd, &prog.name);
     }
+    let rtld = self_object(base, ehdr);
 
     // 4. The closure.
     let cwd = getcwd();
@@ -730,6 +723,43 @@ fn setup_relaunch(opts: &Options, interp: &[u8], direct: bool) {
 }
 
 /// shimld's own object, which stands in for the dynamic linker.
+/// How shimld's own file is recognised (say, named as a program's
+/// interpreter): its entry point's link-time address and its program
+/// headers.
+fn own_identity(ehdr: *const Ehdr) -> (u64, &'static [Phdr]) {
+    // SAFETY: shimld is mapped; its header and program headers are in its
+    // first segment, for the life of the process.
+    unsafe {
+        let eh = &*ehdr;
+        let phdrs =
+            core::slice::from_raw_parts((ehdr as usize + eh.e_phoff as usize) as *const Phdr, eh.e_phnum as usize);
+        (eh.e_entry, phdrs)
+    }
+}
+
+/// Where shimld's own DT_DEBUG entry keeps its value, if it has one.
+fn own_debug_slot() -> Option<usize> {
+    let mut d = own_dynamic();
+    // SAFETY: shimld's own dynamic section, as mapped, ends with DT_NULL.
+    unsafe {
+        while (*d).d_tag != elf::DT_NULL {
+            if (*d).d_tag == elf::DT_DEBUG {
+                return Some(core::ptr::addr_of!((*d).d_val) as usize);
+            }
+            d = d.add(1);
+        }
+    }
+    None
+}
+
+/// shimld's own `_DYNAMIC`, taken PC-relatively.
+fn own_dynamic() -> *const Dyn {
+    let d: *const Dyn;
+    // SAFETY: computes an address; no memory is accessed.
+    unsafe { asm!("lea {d}, [rip + _DYNAMIC]", d = out(reg) d, options(nomem, nostack, pure)) };
+    d
+}
+
 fn self_object(base: usize, ehdr: *const Ehdr) -> Object {
     // SAFETY: shimld is mapped; its header and program headers are in its
     // first segment.

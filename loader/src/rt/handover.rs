@@ -402,9 +402,23 @@ pub fn ldso_alone(exe: &Object, opts: &Options, secure: bool) -> bool {
 /// Hands a program that `ldso_alone` accepted to its ld.so as the kernel
 /// would have: the program (already mapped) is ld.so's main program, and
 /// ld.so loads, relocates and initialises everything. Never returns.
-pub fn enter_ldso_alone(exe: Object, me: &Object, mut st: Stack, cmd: &process::CommandLine, prog: &[u8]) -> ! {
+pub fn enter_ldso_alone(
+    exe: Object,
+    me: (u64, &[elf::Phdr]),
+    mut st: Stack,
+    cmd: &process::CommandLine,
+    prog: &[u8],
+) -> ! {
     let direct = cmd.direct;
-    let (interp, ldso) = map_ldso(prog, exe.interp.as_deref(), Some(me), direct);
+    // ld.so's segments are all this path needs of it: no Object, whose
+    // tables ld.so reads again at once (its _r_debug is found afterwards).
+    let (interp, file) = open_ldso(prog, exe.interp.as_deref(), Some(me), direct);
+    let ldso = match map::map_segments(&file) {
+        Ok(m) => m,
+        Err(e) => loader::fail(prog, &Error::load(&interp, e.message())),
+    };
+    let ldso_entry = ldso.base.wrapping_add(file.ehdr.e_entry as usize);
+    drop(file);
     super::timing::mark("map");
     debug!(
         cat::FILES,
@@ -420,27 +434,23 @@ pub fn enter_ldso_alone(exe: Object, me: &Object, mut st: Stack, cmd: &process::
     st.set_program(exe.phdr_addr, exe.phdrs.len(), entry as *const () as usize);
     st.set_aux(process::AT_BASE, ldso.base);
     crate::make_stack_executable(core::iter::once(&exe), &st);
-    let want = Want { version: None, plt: false, newest: false };
-    let r_debug = ldso
-        .syms
-        .lookup(&mut Name::new(b"_r_debug"), &want)
-        .map_or(0, |i| ldso.base.wrapping_add(ldso.syms.syms[i as usize].st_value as usize));
     let l_ld = exe.dynamic.map_or(0, |d| exe.addr(d.p_vaddr));
+    let debug_slot = exe.d.debug_index.map(|i| l_ld + 16 * i + 8);
     let alone =
-        Alone { entry: exe.entry, r_debug, ldso_base: ldso.base, direct, base: exe.base, l_ld, path: exe.cpath };
+        Alone { entry: exe.entry, debug_slot, ldso_base: ldso.base, direct, base: exe.base, l_ld, path: exe.cpath };
     // SAFETY: single-threaded; read once, by `continuation`.
     unsafe { ALONE = Some(Box::new(alone)) };
     super::timing::mark("handover");
     // SAFETY: ld.so and the program are mapped, and the stack describes the
     // program as the kernel would for its PT_INTERP.
-    unsafe { crate::jump(st.sp, ldso.entry, 0) }
+    unsafe { crate::jump(st.sp, ldso_entry, 0) }
 }
 
 /// What `alone_continue` needs of the program handed to ld.so whole.
 struct Alone {
     entry: usize,
-    /// glibc's `_r_debug` (0 if ld.so has none).
-    r_debug: usize,
+    /// The program's DT_DEBUG value, where ld.so puts `&_r_debug`.
+    debug_slot: Option<usize>,
     ldso_base: usize,
     direct: bool,
     base: usize,
@@ -462,7 +472,14 @@ fn alone_continue(a: Alone, sp: *mut usize, dl_fini: usize) -> ! {
     let mut st = unsafe { Stack::new(sp) };
     st.set_aux(process::AT_ENTRY, a.entry);
     let mut first = None;
-    if a.direct && a.r_debug != 0 {
+    // glibc's _r_debug: in the program's DT_DEBUG, or else looked up in
+    // ld.so's own table (0 if it has none).
+    // SAFETY: the slot is in the program's dynamic section, mapped.
+    let mut r_debug = a.debug_slot.map_or(0, |s| unsafe { *(s as *const usize) });
+    if a.direct && r_debug == 0 {
+        r_debug = lookup_r_debug(a.ldso_base);
+    }
+    if a.direct && r_debug != 0 {
         // shimld's entry (which the debugger skips), the program, then
         // copies of glibc's entries after its main program's.
         let mut chain: Vec<&'static super::dl::LinkMap> = Vec::new();
@@ -473,7 +490,7 @@ fn alone_continue(a: Alone, sp: *mut usize, dl_fini: usize) -> ! {
         // enters the program; only the public fields are read, and the
         // walk is bounded.
         unsafe {
-            let r = &*(a.r_debug as *const RDebug);
+            let r = &*(r_debug as *const RDebug);
             let after_main = if r.r_map.is_null() { core::ptr::null() } else { (*r.r_map).l_next };
             for m in link_maps(after_main) {
                 chain.push(Box::leak(Box::new(super::dl::LinkMap::copy_of(m.l_addr, m.l_name, m.l_ld))));
@@ -495,12 +512,43 @@ fn alone_continue(a: Alone, sp: *mut usize, dl_fini: usize) -> ! {
     unsafe { crate::jump(sp, a.entry, dl_fini) }
 }
 
+/// `_r_debug` of the ld.so mapped at `base` (and run), or 0.
+fn lookup_r_debug(base: usize) -> usize {
+    // SAFETY: ld.so is mapped at `base` for good, its header in its first
+    // page, where its first segment maps offset 0.
+    let o = unsafe {
+        let eh = *(base as *const elf::Ehdr);
+        let at = base.wrapping_add(eh.e_phoff as usize);
+        let phdrs = core::slice::from_raw_parts(at as *const elf::Phdr, eh.e_phnum as usize).to_vec();
+        Object::from_mapped(Kind::Core, Vec::new(), base, eh, phdrs, at)
+    };
+    let Ok(o) = o else { return 0 };
+    let want = Want { version: None, plt: false, newest: false };
+    o.syms
+        .lookup(&mut Name::new(b"_r_debug"), &want)
+        .map_or(0, |i| base.wrapping_add(o.syms.syms[i as usize].st_value as usize))
+}
+
 /// Maps the program's ld.so as the kernel maps an interpreter, first of
 /// all: with --root its canonical path (inside the root) is what the stub
 /// names as its interpreter. A program whose interpreter is shimld (how
 /// shimld was started, when not as a command) gets glibc's. Returns the
 /// path and the mapped object.
-fn map_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<&Object>, direct: bool) -> (Vec<u8>, Object) {
+fn map_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<(u64, &[elf::Phdr])>, direct: bool) -> (Vec<u8>, Object) {
+    let (interp, file) = open_ldso(prog, interp, me, direct);
+    match Object::map(Kind::Core, interp.clone(), &file) {
+        Ok(o) => (interp, o),
+        Err(e) => loader::fail(prog, &Error::load(&interp, e.message())),
+    }
+}
+
+/// Opens the program's ld.so (see `map_ldso`): its path and its file.
+fn open_ldso(
+    prog: &[u8],
+    interp: Option<&[u8]>,
+    me: Option<(u64, &[elf::Phdr])>,
+    direct: bool,
+) -> (Vec<u8>, map::ElfFile) {
     let open = |path: &[u8]| match map::open_elf(&super::root::inside(path)) {
         Ok(f) => f,
         Err(e) => loader::fail(prog, &Error::load(path, e.message())),
@@ -508,18 +556,14 @@ fn map_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<&Object>, direct: boo
     let rtld = shimld::search::RTLD_PATH;
     let mut interp = if direct { interp.unwrap_or(rtld) } else { rtld }.to_vec();
     let mut file = open(&interp);
-    let is_shimld = |f: &map::ElfFile| {
-        me.is_some_and(|me| f.ehdr.e_entry == me.entry.wrapping_sub(me.base) as u64 && f.phdrs[..] == me.phdrs[..])
-    };
+    let is_shimld =
+        |f: &map::ElfFile| me.is_some_and(|(entry, phdrs)| f.ehdr.e_entry == entry && f.phdrs[..] == *phdrs);
     if direct && is_shimld(&file) {
         interp = shimld::search::RTLD_PATH.to_vec();
         file = open(&interp);
     }
     let interp = if super::root::is_set() { map::fd_path(file.fd).unwrap_or(interp) } else { interp };
-    match Object::map(Kind::Core, interp.clone(), &file) {
-        Ok(o) => (interp, o),
-        Err(e) => loader::fail(prog, &Error::load(&interp, e.message())),
-    }
+    (interp, file)
 }
 
 /// Hands the program over to its ld.so. Never returns: ld.so comes back
@@ -529,7 +573,8 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     // 1. The core is ld.so's to map.
     let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld);
     // (ld.so takes shimld's place in step 4.)
-    let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), rtld.map(|r| &*ld.objs[r]), direct);
+    let me = rtld.map(|r| (ld.objs[r].entry.wrapping_sub(ld.objs[r].base) as u64, &ld.objs[r].phdrs[..]));
+    let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), me, direct);
     let Some(rtld) = rtld else { loader::fail(&ld.prog, &Error::load(&interp, "the glibc core does not need ld.so")) };
     // The resolution cache is looked for now, for the interposer scan, under
     // the key of the closure as relocation will see it: ld.so in shimld's
