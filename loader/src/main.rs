@@ -354,7 +354,7 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     }
 
     // 3. The program.
-    let (mut prog, exe) = if direct { open_program(&st, &opts) } else { mapped_program(&st) };
+    let (prog, exe) = if direct { open_program(&st, &opts) } else { mapped_program(&st) };
     let exe = match exe {
         Ok(o) => o,
         Err(e) => {
@@ -425,6 +425,32 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     if rt::handover::ldso_alone(&exe, &opts, secure) {
         rt::handover::enter_ldso_alone(exe, own_identity(ehdr), st, &cmd, &prog.name);
     }
+    // The rest has frames of its own: the ld.so-alone path above is what
+    // small programs take, and every page of stack it touches costs a
+    // fault.
+    load_and_run(st, opts, prog, exe, base, ehdr, secure)
+}
+
+/// Stages 4 to 8 for a dynamic program that shimld loads (with or without
+/// the glibc core's handover).
+#[inline(never)]
+fn load_and_run(
+    mut st: Stack,
+    opts: Options,
+    mut prog: Prog,
+    exe: Object,
+    base: usize,
+    ehdr: *const Ehdr,
+    secure: bool,
+) -> ! {
+    let direct = st.aux(process::AT_ENTRY) == Some(_start as *const () as usize);
+    let cmd = process::CommandLine {
+        direct,
+        drop: opts.prog_index + !prog.inserted.is_empty() as usize,
+        inserted: &prog.inserted,
+        argv0: opts.argv0,
+        execfn: prog.execfn,
+    };
     let rtld = self_object(base, ehdr);
 
     // 4. The closure.
