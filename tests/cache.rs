@@ -47,6 +47,8 @@ struct Run {
     cached: u64,
     lookups: u64,
     repeated: u64,
+    /// glibc core objects whose tables were read before ld.so mapped them.
+    core_read: u64,
 }
 
 fn count(stderr: &str, what: &str) -> u64 {
@@ -76,7 +78,8 @@ fn shimld_env(f: &Fixture, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let cached = count(&out.stderr, "number of bindings from the resolution cache:");
     let lookups = count(&out.stderr, "number of symbol lookups:");
     let repeated = count(&out.stderr, "number of repeated references:");
-    Run { out, cached, lookups, repeated }
+    let core_read = count(&out.stderr, "number of glibc core objects read before ld.so mapped them:");
+    Run { out, cached, lookups, repeated, core_read }
 }
 
 fn native(f: &Fixture) -> String {
@@ -126,6 +129,10 @@ fn second_start_uses_the_cache_and_agrees() {
     assert_eq!(second.out.stdout, want);
     assert_eq!(second.lookups, 0, "the cached start-up still looked symbols up:\n{}", second.out.stderr);
     assert_eq!(second.cached, first.lookups + first.repeated, "the cache should answer every reference");
+    // The cache also keeps what the handover took from libc's tables (the
+    // copy of optind, libuse's interposer): libc is not read again.
+    assert!(first.core_read > 0, "the first start-up read no core tables:\n{}", first.out.stderr);
+    assert_eq!(second.core_read, 0, "the cached start-up read the core's tables:\n{}", second.out.stderr);
 }
 
 #[test]
@@ -240,7 +247,8 @@ fn plt_run(f: &Fixture, extra: &[&str], args: &[&str]) -> (Run, usize) {
     let cached = count(&out.stderr, "number of bindings from the resolution cache:");
     let lookups = count(&out.stderr, "number of symbol lookups:");
     let repeated = count(&out.stderr, "number of repeated references:");
-    (Run { out, cached, lookups, repeated }, lazy)
+    let core_read = count(&out.stderr, "number of glibc core objects read before ld.so mapped them:");
+    (Run { out, cached, lookups, repeated, core_read }, lazy)
 }
 
 #[test]

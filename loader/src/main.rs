@@ -483,7 +483,12 @@ fn load_and_run(
     let cache = cache_bytes.and_then(|b| Cache::parse(b).ok());
     let mut cfg = Config::host(library_path, cache, tokens, cwd, &interp);
     cfg.root = opts.root.clone();
-    let mut host = RtHost { rtld: Some(Box::new(rtld)), cpu_level: None, view_core: !opts.list };
+    let mut host = RtHost {
+        rtld: Some(Box::new(rtld)),
+        cpu_level: None,
+        view_core: !opts.list,
+        describe_core: !opts.no_cache && !secure && !rt::out::enabled(cat::BINDINGS | cat::SYMBOLS),
+    };
     let mut c: Closure<Box<Object>> = Closure::new();
     let meta = exe.meta();
     c.add(prog.path.clone(), Vec::new(), Source::Program, Some((Box::new(exe), meta)), None, &cfg);
@@ -514,13 +519,27 @@ fn load_and_run(
         // SAFETY: the program's .dynamic is writable (ld.so writes DT_DEBUG).
         unsafe { rt::debugger::publish(ld.main().addr(d.p_vaddr) + 16 * i + 8) };
     }
+    // The glibc core's tables, unless the resolution cache answers for all
+    // that the handover would read of them before ld.so maps the core.
+    let quick = rt::handover::preflight(&mut ld, direct);
+    if quick.is_none() {
+        materialize(&mut ld, &prog);
+    }
     host.view_core = false;
     ld.dl = rt::lock::RecursiveMutex::new(Some(rt::dl::DlState::new(c, cfg, host)));
 
     // 6. Versions; a glibc program goes to its ld.so from here.
-    check_versions(&ld);
-    let core = rt::handover::core_set(&ld.objs);
+    let core = match quick {
+        Some(core) => core,
+        None => {
+            ld.versions_clean = check_versions(&ld);
+            rt::handover::core_set(&ld.objs)
+        }
+    };
     map_views(&mut ld, &core, &prog);
+    if core.is_empty() {
+        rt::handover::forget_preflight(&mut ld);
+    }
     if !core.is_empty() {
         rt::handover::start(ld, core, st, &cmd);
     }
@@ -1258,11 +1277,28 @@ fn map_views(ld: &mut Loader, core: &[bool], prog: &Prog) {
     }
 }
 
+/// Makes views of the objects the closure only described.
+fn materialize(ld: &mut Loader, prog: &Prog) {
+    let mut changed = false;
+    for o in ld.objs.iter_mut() {
+        if o.described.is_some() {
+            if let Err(e) = o.materialize() {
+                loader::fail(&prog.name, &map_error(&o.path, e));
+            }
+            changed = true;
+        }
+    }
+    if changed {
+        rt::dl::relink(ld);
+    }
+}
+
 /// Checks that every version an object requires is defined by the object
 /// it requires it of. Like ld.so, reports every missing version, then exits
-/// with status 1.
-fn check_versions(ld: &Loader) {
+/// with status 1. Returns whether it printed nothing.
+fn check_versions(ld: &Loader) -> bool {
     let mut missing = false;
+    let mut clean = true;
     for o in ld.objs.iter() {
         for req in o.syms.requirements() {
             let file = req.file.unwrap_or(b"");
@@ -1270,6 +1306,7 @@ fn check_versions(ld: &Loader) {
                 continue;
             };
             if !t.syms.has_verdef {
+                clean = false;
                 eprint!(
                     "{}: {}: no version information available (required by {})\n",
                     B(&ld.prog),
@@ -1282,6 +1319,7 @@ fn check_versions(ld: &Loader) {
                 continue;
             }
             // A weak requirement is reported and tolerated, as ld.so does.
+            clean = false;
             eprint!(
                 "{}: {}: {}version `{}' not found (required by {})\n",
                 B(&ld.prog),
@@ -1296,6 +1334,7 @@ fn check_versions(ld: &Loader) {
     if missing {
         sys::exit_group(1);
     }
+    clean
 }
 
 /// Below these many relocations in the objects shimld relocates, the cache
@@ -1420,7 +1459,7 @@ pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
                 .enumerate()
                 .map(|(i, r)| r.unwrap_or_else(|| cache.map_or(Default::default(), |c| c.record(i))))
                 .collect();
-            rt::bindcache::store(dir, k, &all, &ld.scan);
+            rt::bindcache::store(dir, k, &all, &ld.scan, ld.facts.as_ref());
         }
     }
     stats.stream = &[];
@@ -1446,6 +1485,11 @@ pub(crate) fn print_statistics(ld: &Loader, st: &Stats) {
     debug!(cat::STATISTICS, "number of symbol lookups: {}", st.lookups);
     debug!(cat::STATISTICS, "number of bindings from the resolution cache: {}", st.cached);
     debug!(cat::STATISTICS, "number of repeated references: {}", st.memo_hits);
+    debug!(
+        cat::STATISTICS,
+        "number of glibc core objects read before ld.so mapped them: {}",
+        rt::object::VIEWS.load(Ordering::Relaxed)
+    );
 }
 
 // ---------------------------------------------------------------------------

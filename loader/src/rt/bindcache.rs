@@ -33,13 +33,26 @@
 //! memory it otherwise never touches; a cached start-up looks up those
 //! few references alone, in the same order, with the same outcome.
 //!
+//! And it keeps what the handover decided from the core's own tables
+//! (`Facts`): which objects are the core, the program's copy relocations
+//! that go to the core, and the definitions outside the core that
+//! interpose on it. With those a cached start-up reads none of the core's
+//! tables before ld.so maps it: the core is only described
+//! (`Object::describe`), not viewed, which for libc alone saved its view's
+//! mapping, page faults and unmapping. They are kept only from a start-up
+//! that printed no version or IFUNC warning, so a cached one repeats none.
+//!
 //! Layout (little-endian): magic (8 bytes), key length (u32), object count
 //! (u32), the key (padded to 8 bytes), per object three u32 counts
 //! (bindings, RELR words, RELATIVE relocations those cover; padded to 8
 //! bytes), then object by object its bindings (`shimld::bind::Entry`, 16
 //! bytes) and RELR words, then the count of the scan's references (u32,
 //! then 4 bytes of padding) and each as two u32 (core object, relocation),
-//! and a u64 checksum of everything before it.
+//! then the facts: a u32 flag (1: present), and if present three u32
+//! counts (objects, copies, interposers), one byte
+//! per object (1: core; padded to 8 bytes), each copy's location as u64
+//! and each interposer as two u32 (object, symbol index); and a u64
+//! checksum of everything before it.
 
 use super::object::{Kind, Object};
 use super::out::{cat, B};
@@ -48,7 +61,7 @@ use crate::debug;
 use alloc::vec::Vec;
 use shimld::bind::Entry;
 
-const MAGIC: &[u8; 8] = b"SHIMLDB\x08";
+const MAGIC: &[u8; 8] = b"SHIMLDB\x09";
 const ENTRY: usize = core::mem::size_of::<Entry>();
 /// The most cache files kept: past this, writing one clears the others
 /// (entries of closures that changed are never read again).
@@ -131,12 +144,7 @@ pub fn key_of<'a>(objs: impl Iterator<Item = &'a Object>, n: usize, dynamic_weak
             None if o.kind == Kind::Rtld => {}
             None => return None,
         }
-        let id = o
-            .phdrs
-            .iter()
-            .filter(|p| p.p_type == shimld::elf::PT_NOTE)
-            .find_map(|p| o.image.bytes(p.p_vaddr, p.p_filesz).and_then(shimld::elf::build_id));
-        match id {
+        match o.build_id() {
             Some(id) if id.len() <= 64 => {
                 k.push(id.len() as u8);
                 k.extend_from_slice(id);
@@ -168,6 +176,18 @@ pub struct ObjectRecord {
     pub relr: Option<(Vec<u64>, usize)>,
 }
 
+/// What the handover decided from the glibc core's tables (see the module
+/// comment). Indices are into the objects before the handover adds ld.so.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub core: Vec<bool>,
+    /// The program's R_X86_64_COPY relocations (r_offset) that the stub
+    /// hands to ld.so.
+    pub copies: Vec<u64>,
+    /// (object, symbol index) of each definition exported to the core.
+    pub interposers: Vec<[u32; 2]>,
+}
+
 /// One object's part of a cache file.
 #[derive(Clone, Copy)]
 struct Part {
@@ -182,6 +202,7 @@ pub struct Cache {
     index: Vec<Part>,
     /// The interposer scan's references: (core object, relocation), flat.
     scan: &'static [u32],
+    facts: Option<Facts>,
 }
 
 impl Cache {
@@ -200,11 +221,11 @@ impl Cache {
         sys::close(fd);
         // SAFETY: the mapping covers `size` readable bytes until `close`.
         let data: &'static [u8] = unsafe { core::slice::from_raw_parts(m? as *const u8, size) };
-        let c = Cache { data, index: Vec::new(), scan: &[] };
+        let c = Cache { data, index: Vec::new(), scan: &[], facts: None };
         match c.check(key, nobjs) {
-            Some((index, scan)) => {
+            Some((index, scan, facts)) => {
                 debug!(cat::FILES, "resolution cache: {}: hit", B(&path));
-                Some(Cache { index, scan, ..c })
+                Some(Cache { index, scan, facts, ..c })
             }
             None => {
                 debug!(cat::FILES, "resolution cache: {}: does not match, ignored", B(&path));
@@ -214,7 +235,8 @@ impl Cache {
         }
     }
 
-    fn check(&self, key: &[u8], nobjs: usize) -> Option<(Vec<Part>, &'static [u32])> {
+    #[allow(clippy::type_complexity)]
+    fn check(&self, key: &[u8], nobjs: usize) -> Option<(Vec<Part>, &'static [u32], Option<Facts>)> {
         let d = self.data;
         let body = d.len().checked_sub(8)?;
         if &d[..8] != MAGIC || hash(&d[..body]).to_le_bytes() != d[body..] {
@@ -240,7 +262,34 @@ impl Cache {
         at = at.checked_add(8)?;
         let scan = shimld::elf::slice::<u32>(&d[..body], at, n.checked_mul(2)?)?;
         at = at.checked_add(n.checked_mul(8)?)?;
-        (at == body).then_some((index, scan))
+        let facts = match get_u32(d, at)? {
+            0 => {
+                at = at.checked_add(4)?;
+                None
+            }
+            1 => {
+                let (n, c, x) =
+                    (get_u32(d, at + 4)? as usize, get_u32(d, at + 8)? as usize, get_u32(d, at + 12)? as usize);
+                if n > nobjs {
+                    return None;
+                }
+                at = at.checked_add(16)?;
+                let core = d[..body].get(at..at.checked_add(n)?)?.iter().map(|&b| b == 1).collect();
+                at = at.checked_add(pad8(n))?;
+                let copies = shimld::elf::slice::<u64>(&d[..body], at, c)?.to_vec();
+                at = at.checked_add(c.checked_mul(8)?)?;
+                let pairs = shimld::elf::slice::<u32>(&d[..body], at, x.checked_mul(2)?)?;
+                at = at.checked_add(x.checked_mul(8)?)?;
+                Some(Facts { core, copies, interposers: pairs.chunks_exact(2).map(|p| [p[0], p[1]]).collect() })
+            }
+            _ => return None,
+        };
+        (at == body).then_some((index, scan, facts))
+    }
+
+    /// What the handover decided from the core's tables, if the file keeps it.
+    pub fn facts(&self) -> Option<&Facts> {
+        self.facts.as_ref()
     }
 
     /// The interposer scan's references, as the start-up that wrote the
@@ -279,7 +328,7 @@ fn pad8(n: usize) -> usize {
 /// Writes the bindings of this start-up: `bindings[i]` are object i's;
 /// `scan`, the interposer scan's references. Failures only cost the next
 /// start-up its shortcut; they are traced.
-pub fn store(dir: &[u8], key: &[u8], objects: &[ObjectRecord], scan: &[[u32; 2]]) {
+pub fn store(dir: &[u8], key: &[u8], objects: &[ObjectRecord], scan: &[[u32; 2]], facts: Option<&Facts>) {
     let total: usize = objects.iter().map(|o| o.entries.len()).sum();
     let words: usize = objects.iter().map(|o| o.relr.as_ref().map_or(0, |r| r.0.len())).sum();
     if total > MAX_BINDINGS || words > MAX_BINDINGS || scan.len() > MAX_BINDINGS {
@@ -314,6 +363,24 @@ pub fn store(dir: &[u8], key: &[u8], objects: &[ObjectRecord], scan: &[[u32; 2]]
     for &[obj, rel] in scan {
         put_u32(&mut f, obj);
         put_u32(&mut f, rel);
+    }
+    match facts {
+        Some(x) if x.copies.len() <= MAX_BINDINGS && x.interposers.len() <= MAX_BINDINGS => {
+            put_u32(&mut f, 1);
+            put_u32(&mut f, x.core.len() as u32);
+            put_u32(&mut f, x.copies.len() as u32);
+            put_u32(&mut f, x.interposers.len() as u32);
+            f.extend(x.core.iter().map(|&c| c as u8));
+            f.resize(pad8(f.len()), 0);
+            for &c in &x.copies {
+                put_u64(&mut f, c);
+            }
+            for &[o, s] in &x.interposers {
+                put_u32(&mut f, o);
+                put_u32(&mut f, s);
+            }
+        }
+        _ => put_u32(&mut f, 0),
     }
     let h = hash(&f);
     put_u64(&mut f, h);

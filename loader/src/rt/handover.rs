@@ -5,8 +5,11 @@
 //! the rest of the glibc family, and libgcc_s), and does everything else
 //! itself. The sequence (see shared/design/handover.md):
 //!
-//! 1. The closure is already found and mapped. Decide which objects are
-//!    core; unmap shimld's mappings of those (ld.so maps them again).
+//! 1. The closure is already found and mapped, except the core objects,
+//!    which are only described, or viewed where their tables must be read
+//!    first (`preflight`: not when the resolution cache keeps what the
+//!    handover takes from them). Decide which objects are core; unmap
+//!    shimld's views of those (ld.so maps them).
 //! 2. Lay out module 1 of TLS: the libraries' blocks at the bottom, the
 //!    program's block at the top, where its local-exec code expects it.
 //! 3. Build the stub main program: DT_NEEDED for the core objects by path,
@@ -25,6 +28,7 @@
 //!    `_dl_fini` runs the stub's fini trampoline, which runs the program's
 //!    and the libraries' finalisers.
 
+use super::bindcache::Facts;
 use super::loader::{self, Class, Error, Loader, Stats};
 use super::map;
 use super::object::{Kind, Object};
@@ -48,6 +52,17 @@ use shimld::symtab::{Name, Want};
 /// GLIBC_PRIVATE symbol), ld.so, libgcc_s, and anything a core object
 /// needs. Empty if the program does not use glibc.
 pub fn core_set(objs: &loader::Objects) -> Vec<bool> {
+    // A real glibc imports ld.so's GLIBC_PRIVATE symbols; a libc.so.6 that
+    // does not (a test's stand-in, say) is an ordinary library.
+    if !objs.iter().any(|o| o.syms.requirements().any(|v| v.name == b"GLIBC_PRIVATE")) {
+        return Vec::new();
+    }
+    core_closure(objs)
+}
+
+/// The core as `core_set` finds it, from names and version requirements
+/// alone (for described objects, the names; see `preflight`).
+fn core_closure(objs: &loader::Objects) -> Vec<bool> {
     let mut core: Vec<bool> = objs
         .iter()
         .map(|o| {
@@ -56,11 +71,6 @@ pub fn core_set(objs: &loader::Objects) -> Vec<bool> {
                 || o.syms.requirements().any(|v| v.name == b"GLIBC_PRIVATE")
         })
         .collect();
-    // A real glibc imports ld.so's GLIBC_PRIVATE symbols; a libc.so.6 that
-    // does not (a test's stand-in, say) is an ordinary library.
-    if !objs.iter().any(|o| o.syms.requirements().any(|v| v.name == b"GLIBC_PRIVATE")) {
-        return Vec::new();
-    }
     // Whatever a core object needs, ld.so loads too.
     let mut changed = true;
     while changed {
@@ -175,53 +185,26 @@ fn fill_tls(objs: &loader::Objects, dst: *mut u8) {
 /// variables defined in the core (with a COPY relocation each), and every
 /// definition in a non-core object that a core object's references would
 /// bind to natively (an interposer: a program's malloc, say).
-fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSet<u64>, Vec<[u32; 2]>) {
-    let mut exports: Vec<Export> = Vec::new();
-    let mut copies = Vec::new();
-    let mut copies_done = BTreeSet::new();
+fn exports(ld: &Loader, core: &[bool]) -> (Exported, Vec<[u32; 2]>, Option<Facts>) {
+    let mut x = Exported::default();
     let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
     let mut st = Stats::default();
     let exe = ld.main();
-    // The symbolic relocations (walked in place: a copy of libc's tables
-    // would cost more in page faults than the walk itself). The leading
-    // DT_RELACOUNT are RELATIVE and skipped unread: a large program's
-    // table is mostly those, and with the resolution cache warm nothing
-    // else reads them.
-    let relocs = |o: &Object| {
-        let rela: &'static [Rela] = o.image.table::<Rela>(o.d.rela.addr, o.d.rela.size / 24).unwrap_or(&[]);
-        let rela = &rela[(o.d.relacount as usize).min(rela.len())..];
-        let plt: &'static [Rela] = super::x86_64::jmprel(o).unwrap_or(&[]);
-        rela.iter().chain(plt.iter())
-    };
+    let mut warned = false;
+    let mut interposers: Vec<[u32; 2]> = Vec::new();
+    let relocs = sym_relocs;
     for r in relocs(exe).filter(|r| r.kind() == elf::R_X86_64_COPY) {
         // The stub hands these to ld.so, which checks nothing.
         if let Err(e) = super::x86_64::check_target(exe, r, false, None) {
             loader::fail(&ld.prog, &e);
         }
-        let Some(name) = exe.syms.name(r.sym()) else { continue };
         let Ok(def) = ld.resolve(0, r.sym(), Class::Copy, &mut st) else { continue };
         if def.sym.is_none() || !core[def.obj] {
             continue;
         }
-        let refsym = exe.syms.syms[r.sym() as usize];
-        // The stub names its core objects by path, and ld.so matches a
-        // version requirement's file against those names, not the soname.
-        let version = exe.syms.wanted_version(r.sym()).map(|v| {
-            let file = v.file.unwrap_or(b"");
-            let path =
-                ld.objs.iter().enumerate().find(|(i, o)| core[*i] && o.short_name() == file).map(|(_, o)| &o.file[..]);
-            (path.unwrap_or(file).to_vec(), v.name.to_vec())
-        });
-        copies.push(stub::Copy { sym: exports.len(), addr: exe.addr(r.r_offset) });
-        copies_done.insert(r.r_offset);
-        seen.insert(name);
-        exports.push(Export {
-            name: name.to_vec(),
-            addr: exe.addr(r.r_offset),
-            size: refsym.st_size,
-            kind: elf::STT_OBJECT,
-            version,
-        });
+        if let Some(name) = copy_export(ld, core, r, &mut x) {
+            seen.insert(name);
+        }
     }
     // The core's references that may bind outside it: each one's index in
     // its object's `relocs`. All of them, unless the resolution cache
@@ -295,6 +278,7 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
         let Some(s) = def.sym else { continue };
         seen.insert(name);
         if s.kind() == elf::STT_GNU_IFUNC {
+            warned = true;
             crate::eprint!(
                 "shimld: warning: {} defines IFUNC `{}', which the glibc core uses; the core keeps its own\n",
                 B(&ld.objs[def.obj].path),
@@ -303,20 +287,132 @@ fn exports(ld: &Loader, core: &[bool]) -> (Vec<Export>, Vec<stub::Copy>, BTreeSe
             continue;
         }
         debug!(cat::BINDINGS, "handover: {} interposes `{}' for the glibc core", B(&ld.objs[def.obj].path), B(name));
-        exports.push(Export {
-            name: name.to_vec(),
-            addr: ld.value(&def),
-            size: s.st_size,
-            kind: if s.kind() == elf::STT_FUNC { elf::STT_FUNC } else { elf::STT_OBJECT },
-            version: None,
-        });
+        let index = ld.objs[def.obj].syms.index_of(s);
+        interposers.push([def.obj as u32, index]);
+        x.exports.push(interposer_export(ld, def.obj, s));
     }
-    for (name, f) in super::dl::core_exports() {
-        if !seen.contains(name) {
-            exports.push(Export { name: name.to_vec(), addr: f, size: 0, kind: elf::STT_FUNC, version: None });
+    core_exports(&mut x, &seen);
+    // (A start-up that warned keeps no facts, so that a cached one warns too.)
+    let facts = (ld.versions_clean && !warned).then(|| Facts {
+        core: core.to_vec(),
+        copies: x.copies_done.iter().copied().collect(),
+        interposers,
+    });
+    (x, scan, facts)
+}
+
+/// The stub's exports, as `exports` found them, from the resolution
+/// cache's record of them (checked by `facts_hold`).
+fn exports_from_facts(ld: &Loader, core: &[bool], facts: &Facts) -> Exported {
+    let mut x = Exported::default();
+    let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
+    let exe = ld.main();
+    for r in sym_relocs(exe).filter(|r| r.kind() == elf::R_X86_64_COPY && facts.copies.contains(&r.r_offset)) {
+        if let Some(name) = copy_export(ld, core, r, &mut x) {
+            seen.insert(name);
         }
     }
-    (exports, copies, copies_done, scan)
+    for &[o, i] in &facts.interposers {
+        let (o, s) = (o as usize, &ld.objs[o as usize].syms.syms[i as usize]);
+        if let Some(name) = ld.objs[o].syms.name(i) {
+            seen.insert(name);
+        }
+        x.exports.push(interposer_export(ld, o, s));
+    }
+    core_exports(&mut x, &seen);
+    x
+}
+
+/// Whether the cache's facts fit this closure: the core as `preflight`
+/// names it, copies the program has, interposers defined outside the core.
+fn facts_hold(ld: &Loader, facts: &Facts, core: &[bool]) -> bool {
+    let exe = ld.main();
+    facts.core == core
+        && facts.copies.iter().all(|&c| sym_relocs(exe).any(|r| r.kind() == elf::R_X86_64_COPY && r.r_offset == c))
+        && facts.interposers.iter().all(|&[o, i]| {
+            let o = o as usize;
+            o < ld.objs.len()
+                && !core[o]
+                && ld.objs[o]
+                    .syms
+                    .syms
+                    .get(i as usize)
+                    .is_some_and(|s| s.st_shndx != elf::SHN_UNDEF && ld.objs[o].syms.name(i).is_some())
+        })
+}
+
+/// What the stub exports, with the program's copy relocations it hands to
+/// ld.so.
+#[derive(Default)]
+struct Exported {
+    exports: Vec<Export>,
+    copies: Vec<stub::Copy>,
+    copies_done: BTreeSet<u64>,
+}
+
+/// An object's symbolic relocations (walked in place: a copy of libc's
+/// tables would cost more in page faults than the walk itself). The
+/// leading DT_RELACOUNT are RELATIVE and skipped unread: a large program's
+/// table is mostly those, and with the resolution cache warm nothing else
+/// reads them.
+fn sym_relocs(o: &Object) -> impl Iterator<Item = &'static Rela> + Clone {
+    let rela: &'static [Rela] = o.image.table::<Rela>(o.d.rela.addr, o.d.rela.size / 24).unwrap_or(&[]);
+    let rela = &rela[(o.d.relacount as usize).min(rela.len())..];
+    let plt: &'static [Rela] = super::x86_64::jmprel(o).unwrap_or(&[]);
+    rela.iter().chain(plt.iter())
+}
+
+/// Exports the program's variable that COPY relocation `r` copies from
+/// the core, and hands the relocation to ld.so. Returns its name.
+fn copy_export(ld: &Loader, core: &[bool], r: &Rela, x: &mut Exported) -> Option<&'static [u8]> {
+    let exe = ld.main();
+    // The stub hands these to ld.so, which checks nothing.
+    if let Err(e) = super::x86_64::check_target(exe, r, false, None) {
+        loader::fail(&ld.prog, &e);
+    }
+    let name = exe.syms.name(r.sym())?;
+    let refsym = exe.syms.syms[r.sym() as usize];
+    // The stub names its core objects by path, and ld.so matches a
+    // version requirement's file against those names, not the soname.
+    let version = exe.syms.wanted_version(r.sym()).map(|v| {
+        let file = v.file.unwrap_or(b"");
+        let path =
+            ld.objs.iter().enumerate().find(|(i, o)| core[*i] && o.short_name() == file).map(|(_, o)| &o.file[..]);
+        (path.unwrap_or(file).to_vec(), v.name.to_vec())
+    });
+    x.copies.push(stub::Copy { sym: x.exports.len(), addr: exe.addr(r.r_offset) });
+    x.copies_done.insert(r.r_offset);
+    x.exports.push(Export {
+        name: name.to_vec(),
+        addr: exe.addr(r.r_offset),
+        size: refsym.st_size,
+        kind: elf::STT_OBJECT,
+        version,
+    });
+    Some(name)
+}
+
+/// The export of object `obj`'s definition `s`, which interposes on the
+/// core's.
+fn interposer_export(ld: &Loader, obj: usize, s: &'static elf::Sym) -> Export {
+    let name = ld.objs[obj].syms.name(ld.objs[obj].syms.index_of(s)).unwrap_or(b"");
+    Export {
+        name: name.to_vec(),
+        addr: ld.value(&loader::Def { obj, sym: Some(s) }),
+        size: s.st_size,
+        kind: if s.kind() == elf::STT_FUNC { elf::STT_FUNC } else { elf::STT_OBJECT },
+        version: None,
+    }
+}
+
+/// shimld's own replacements that the core must see (the dl* family),
+/// unless an interposer or a copy already exports the name.
+fn core_exports(x: &mut Exported, seen: &BTreeSet<&[u8]>) {
+    for (name, f) in super::dl::core_exports() {
+        if !seen.contains(name) {
+            x.exports.push(Export { name: name.to_vec(), addr: f, size: 0, kind: elf::STT_FUNC, version: None });
+        }
+    }
 }
 
 /// With `--root`, glibc's own later dlopens (NSS modules, gconv modules,
@@ -566,28 +662,109 @@ fn open_ldso(
     (interp, file)
 }
 
+/// Before the handover, where the closure's glibc core objects are only
+/// described (`Object::describe`): maps ld.so (step 1 of `start`, done
+/// early) and looks for the resolution cache. If the cache keeps the facts
+/// the handover would otherwise read from the core's tables, and they fit
+/// this closure, returns the core set: nothing reads the core's tables
+/// until ld.so has mapped the core. Otherwise the caller makes views of
+/// the described objects.
+pub fn preflight(ld: &mut Loader, direct: bool) -> Option<Vec<bool>> {
+    if !ld.objs.iter().any(|o| o.described.is_some()) {
+        return None;
+    }
+    let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld)?;
+    // (Described objects have no version requirements to read: the core
+    // is named by the sonames and ld.so; the facts say whether that is it.)
+    let core = core_closure(&ld.objs);
+    let me = (ld.objs[rtld].entry.wrapping_sub(ld.objs[rtld].base) as u64, &ld.objs[rtld].phdrs[..]);
+    let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), Some(me), direct);
+    let (key, cache) = look_for_cache_swapped(ld, &core, &ldso, rtld);
+    ld.bindcache = cache;
+    ld.cache_looked = Some(key);
+    ld.ldso_early = Some((interp, Box::new(ldso), core.clone()));
+    let facts = ld.bindcache.as_ref()?.facts()?;
+    if !facts_hold(ld, facts, &core) {
+        return None;
+    }
+    debug!(
+        cat::FILES,
+        "handover: the resolution cache answers for the glibc core: its tables are read once ld.so maps it"
+    );
+    Some(core)
+}
+
+/// Undoes `preflight` for a closure that turned out to have no glibc core.
+pub fn forget_preflight(ld: &mut Loader) {
+    if let Some((_, mut ldso, _)) = ld.ldso_early.take() {
+        // SAFETY: nothing refers to this mapping of ld.so.
+        unsafe { ldso.unmap() };
+        ld.cache_looked = None;
+        if let Some(c) = ld.bindcache.take() {
+            c.close();
+        }
+    }
+}
+
+/// The resolution cache for the closure as relocation sees it after the
+/// handover, under its key: ld.so (`ldso`) in shimld's place (`rtld`), and
+/// shimld last.
+fn look_for_cache_swapped(
+    ld: &Loader,
+    core: &[bool],
+    ldso: &Object,
+    rtld: usize,
+) -> (Option<Vec<u8>>, Option<super::bindcache::Cache>) {
+    let n = ld.objs.len() + 1;
+    let after_swap = ld.objs.iter().enumerate().map(|(i, o)| if i == rtld { ldso } else { &**o });
+    crate::look_for_cache(ld, core, after_swap.chain(core::iter::once(&*ld.objs[rtld])), n)
+}
+
 /// Hands the program over to its ld.so. Never returns: ld.so comes back
 /// through the stub's entry point, `continuation`.
 pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process::CommandLine) -> ! {
     let direct = cmd.direct;
-    // 1. The core is ld.so's to map.
+    // 1. The core is ld.so's to map (mapped already if `preflight` ran).
     let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld);
     // (ld.so takes shimld's place in step 4.)
-    let me = rtld.map(|r| (ld.objs[r].entry.wrapping_sub(ld.objs[r].base) as u64, &ld.objs[r].phdrs[..]));
-    let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), me, direct);
+    let (interp, ldso, early_core) = match ld.ldso_early.take() {
+        Some((interp, ldso, early)) => (interp, *ldso, Some(early)),
+        None => {
+            let me = rtld.map(|r| (ld.objs[r].entry.wrapping_sub(ld.objs[r].base) as u64, &ld.objs[r].phdrs[..]));
+            let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), me, direct);
+            (interp, ldso, None)
+        }
+    };
     let Some(rtld) = rtld else { loader::fail(&ld.prog, &Error::load(&interp, "the glibc core does not need ld.so")) };
     // The resolution cache is looked for now, for the interposer scan, under
-    // the key of the closure as relocation will see it: ld.so in shimld's
-    // place, and shimld last.
-    let n = ld.objs.len() + 1;
-    let after_swap = ld.objs.iter().enumerate().map(|(i, o)| if i == rtld { &ldso } else { &**o });
-    let (key, cache) = crate::look_for_cache(&ld, &core, after_swap.chain(core::iter::once(&*ld.objs[rtld])), n);
-    ld.bindcache = cache;
-    ld.cache_looked = Some(key);
+    // the key of the closure as relocation will see it (unless `preflight`
+    // did, for this same core).
+    if early_core.as_deref() != Some(&core[..]) {
+        if let Some(c) = ld.bindcache.take() {
+            c.close();
+        }
+        let (key, cache) = look_for_cache_swapped(&ld, &core, &ldso, rtld);
+        ld.bindcache = cache;
+        ld.cache_looked = Some(key);
+    }
     // 2-3. TLS and the stub.
     let tls = tls_layout(&mut ld, &core);
-    let (exports, copies, copies_done, scan) = exports(&ld, &core);
-    ld.scan = scan;
+    let facts = ld.bindcache.as_ref().and_then(|c| c.facts()).filter(|f| facts_hold(&ld, f, &core)).cloned();
+    let Exported { exports, copies, copies_done } = match facts {
+        Some(f) => {
+            let x = exports_from_facts(&ld, &core, &f);
+            // (Kept as they were, should the file be written again.)
+            ld.scan = ld.bindcache.as_ref().map_or(Vec::new(), |c| c.scan().collect());
+            ld.facts = Some(f);
+            x
+        }
+        None => {
+            let (x, scan, facts) = exports(&ld, &core);
+            ld.scan = scan;
+            ld.facts = facts;
+            x
+        }
+    };
     let needed: Vec<Vec<u8>> = ld
         .objs
         .iter()

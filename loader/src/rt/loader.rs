@@ -201,6 +201,14 @@ pub struct Loader {
     /// The handover's interposer scan: the core's references it looked up
     /// in earnest, as (core object, relocation), for the cache file.
     pub scan: Vec<[u32; 2]>,
+    /// What the handover decided from the core's tables, for the cache file
+    /// (None: not to be kept).
+    pub facts: Option<super::bindcache::Facts>,
+    /// ld.so, mapped before the handover (by `handover::preflight`), and
+    /// the core set the cache was then looked for with.
+    pub ldso_early: Option<(Vec<u8>, Box<Object>, Vec<bool>)>,
+    /// check_versions printed nothing.
+    pub versions_clean: bool,
     /// The Bloom filters of the global scope's objects, entry k for
     /// `scope[k]` (see `index_scope`); empty until relocation starts.
     pub probes: AppendVec<Probe>,
@@ -295,6 +303,9 @@ impl Loader {
             bindcache: None,
             cache_looked: None,
             scan: Vec::new(),
+            facts: None,
+            ldso_early: None,
+            versions_clean: false,
             probes: AppendVec::with_capacity(0),
             dl: super::lock::RecursiveMutex::new(None),
         }
@@ -711,6 +722,10 @@ pub struct RtHost {
     /// not mapped: ld.so maps them (main remaps any that turn out not to
     /// be core).
     pub view_core: bool,
+    /// And not even viewed, only described (`Object::describe`), where the
+    /// resolution cache may make their tables unneeded before ld.so maps
+    /// them.
+    pub describe_core: bool,
 }
 
 impl Host for RtHost {
@@ -735,7 +750,14 @@ impl Host for RtHost {
 
     fn load(&mut self, f: ElfFile, path: &[u8]) -> Result<(Box<Object>, Meta), OpenError> {
         let file = path.rsplit(|&c| c == b'/').next().unwrap_or(path);
-        let mut o = if self.view_core && shimld::bind::CORE_SONAMES.contains(&file) {
+        let described = if self.view_core && self.describe_core && shimld::bind::CORE_SONAMES.contains(&file) {
+            Object::describe(Kind::Lib, path.to_vec(), &f)
+        } else {
+            None
+        };
+        let mut o = if let Some(o) = described {
+            Ok(o)
+        } else if self.view_core && shimld::bind::CORE_SONAMES.contains(&file) {
             Object::view(Kind::Lib, path.to_vec(), &f)
         } else {
             Object::map(Kind::Lib, path.to_vec(), &f)

@@ -37,6 +37,19 @@ pub struct ElfFile {
     pub stamp: Stamp,
     /// Its mode bits (set-user-ID and set-group-ID matter).
     pub mode: u32,
+    /// Where the notes lie within the first bytes read: the build-id found
+    /// there (length 0: none there, or notes elsewhere; see `note_id`).
+    pub head_id: ([u8; 64], u8),
+    /// Whether every PT_NOTE lay within those bytes.
+    pub notes_in_head: bool,
+}
+
+impl ElfFile {
+    /// The build-id, if the notes were within the first bytes read (the
+    /// outer None: they were not, read them).
+    pub fn note_id(&self) -> Option<Option<&[u8]>> {
+        self.notes_in_head.then(|| (self.head_id.1 > 0).then(|| &self.head_id.0[..self.head_id.1 as usize]))
+    }
 }
 
 /// A file's identity and version: device, inode, size, and the
@@ -128,6 +141,8 @@ pub fn elf_file_read(fd: i32, head: Option<&[u8]>) -> Result<ElfFile, MapError> 
         ino: 0,
         stamp: Stamp::default(),
         mode: 0,
+        head_id: ([0; 64], 0),
+        notes_in_head: false,
     };
     let st = sys::fstat(fd).map_err(MapError::Open)?;
     if st.st_mode & sys::S_IFMT == sys::S_IFDIR {
@@ -167,6 +182,26 @@ pub fn elf_file_read(fd: i32, head: Option<&[u8]>) -> Result<ElfFile, MapError> 
         }
         elf::phdrs_at(&f.ehdr, &buf, start).map_err(MapError::Header)?
     };
+    // The build-id, as the first note segment holding one gives it.
+    f.notes_in_head = true;
+    for p in f.phdrs.iter().filter(|p| p.p_type == elf::PT_NOTE) {
+        let range = (p.p_offset as usize).checked_add(p.p_filesz as usize).map(|end| p.p_offset as usize..end);
+        let Some(notes) = range.and_then(|r| head.get(r)) else {
+            f.notes_in_head = false;
+            break;
+        };
+        if let Some(id) = elf::build_id(notes) {
+            // (A longer one than any linker writes: read as for notes
+            // elsewhere, the same way the cache's key reads it.)
+            if id.len() > 64 {
+                f.notes_in_head = false;
+            } else {
+                f.head_id.0[..id.len()].copy_from_slice(id);
+                f.head_id.1 = id.len() as u8;
+            }
+            break;
+        }
+    }
     Ok(f)
 }
 

@@ -98,10 +98,27 @@ pub struct Object {
     pub stamp: Option<super::map::Stamp>,
     /// Only a view of the file (`Object::view`): not mapped to run.
     pub view: bool,
+    /// Only described (`Object::describe`): nothing of the file is mapped,
+    /// and its tables are not read until `materialize` or `rebase`.
+    pub described: Option<alloc::boxed::Box<Described>>,
     /// Set once its initialisers have run (or, for the executable, once
     /// they would have: libc runs those); its finalisers run only if set.
     pub init_called: core::sync::atomic::AtomicBool,
 }
+
+/// What a described object's file says, read with a few small reads: what
+/// the closure and the resolution cache's key need of a glibc core object
+/// that ld.so will map.
+pub struct Described {
+    pub meta: Meta,
+    pub build_id: Option<Vec<u8>>,
+}
+
+/// How many views this process made (SHIMLD_DEBUG=statistics).
+pub static VIEWS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// The most bytes read for a described object's string or notes.
+const DESCRIBE_MAX: usize = 4096;
 
 /// The largest TLS alignment accepted (a page table's worth; compilers
 /// ask for a cache line at most).
@@ -129,6 +146,7 @@ impl Object {
     /// segments: for an object of the glibc core, which ld.so maps (see
     /// rt::handover). Its addresses mean nothing until `rebase`.
     pub fn view(kind: Kind, path: Vec<u8>, f: &ElfFile) -> Result<Object, MapError> {
+        VIEWS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let size = f.size as usize;
         // SAFETY: a fresh private read-only mapping of the whole file, kept
         // until `unmap`.
@@ -154,7 +172,125 @@ impl Object {
         o
     }
 
+    /// Describes an opened file of the glibc core without mapping it: its
+    /// program headers, dynamic section and the strings the closure needs,
+    /// read with `pread`. ld.so maps such an object; shimld reads its
+    /// tables from there (`rebase`), or first from a view (`materialize`)
+    /// where it needs them before the handover. None if anything is out of
+    /// the ordinary (the caller then makes a view, which reports it).
+    pub fn describe(kind: Kind, path: Vec<u8>, f: &ElfFile) -> Option<Object> {
+        let read = |off: u64, len: usize| -> Option<Vec<u8>> {
+            let mut b = alloc::vec![0u8; len];
+            let n = super::sys::pread_full(f.fd, &mut b, off).ok()?;
+            b.truncate(n);
+            Some(b)
+        };
+        // A file offset for an address, in a segment's file data.
+        let offset = |vaddr: u64| -> Option<u64> {
+            f.phdrs
+                .iter()
+                .find(|p| p.p_type == elf::PT_LOAD && vaddr >= p.p_vaddr && vaddr - p.p_vaddr < p.p_filesz)
+                .map(|p| vaddr - p.p_vaddr + p.p_offset)
+        };
+        let dynamic = *f.phdrs.iter().find(|p| p.p_type == elf::PT_DYNAMIC)?;
+        let len = (dynamic.p_filesz as usize).min((dynamic::MAX_DYN + 1) * 16) & !15;
+        let bytes = read(dynamic.p_offset, len)?;
+        let entries: &[elf::Dyn] = elf::slice(&bytes, 0, bytes.len() / 16)?;
+        let d = DynInfo::from_entries(entries).ok()?;
+        let strtab = offset(d.strtab.addr)?;
+        // The strings, with one read where they lie close together (libc's
+        // soname and its one DT_NEEDED do).
+        let offs = d.needed.iter().copied().chain(d.soname).chain(d.rpath).chain(d.runpath);
+        let (lo, hi) = offs.fold((u32::MAX, 0), |(lo, hi), o| (lo.min(o), hi.max(o)));
+        let span = (lo <= hi && ((hi - lo) as usize) < DESCRIBE_MAX / 2)
+            .then(|| {
+                let left = d.strtab.size.checked_sub(lo as u64)? as usize;
+                Some((lo, read(strtab + lo as u64, left.min(hi as usize - lo as usize + 256))?))
+            })
+            .flatten();
+        let string = |off: u32| -> Option<Vec<u8>> {
+            if let Some((lo, s)) = &span {
+                if let Some(end) = s.get((off - lo) as usize..).and_then(|t| t.iter().position(|&c| c == 0)) {
+                    let at = (off - lo) as usize;
+                    return Some(s[at..at + end].to_vec());
+                }
+            }
+            let left = d.strtab.size.checked_sub(off as u64)? as usize;
+            let s = read(strtab + off as u64, left.min(DESCRIBE_MAX))?;
+            let end = s.iter().position(|&c| c == 0)?;
+            Some(s[..end].to_vec())
+        };
+        let opt = |o: Option<u32>| -> Option<Option<Vec<u8>>> { o.map_or(Some(None), |o| string(o).map(Some)) };
+        let mut needed = Vec::with_capacity(d.needed.len());
+        for &n in &d.needed {
+            needed.push(string(n)?);
+        }
+        let meta = Meta {
+            needed,
+            soname: opt(d.soname)?,
+            rpath: if d.runpath.is_some() { None } else { opt(d.rpath)? },
+            runpath: opt(d.runpath)?,
+            nodeflib: d.flags_1 & elf::DF_1_NODEFLIB != 0,
+        };
+        // The build-id, as the resolution cache's key takes it from a view.
+        let mut build_id = None;
+        let in_head = f.note_id();
+        if let Some(id) = in_head {
+            build_id = id.map(|id| id.to_vec());
+        }
+        for p in f.phdrs.iter().filter(|p| p.p_type == elf::PT_NOTE && in_head.is_none()) {
+            if p.p_filesz as usize > DESCRIBE_MAX {
+                return None;
+            }
+            if let Some(id) = read(p.p_offset, p.p_filesz as usize).as_deref().and_then(elf::build_id) {
+                build_id = Some(id.to_vec());
+                break;
+            }
+        }
+        let mut o = Object::blank(kind, path, 0, f.ehdr, f.phdrs.clone(), 0, Image::from_file(&[], &[])).ok()?;
+        o.described = Some(alloc::boxed::Box::new(Described { meta, build_id }));
+        o.stamp = Some(f.stamp);
+        o.view = true;
+        o.read_phdrs().ok()?;
+        o.dynamic = Some(dynamic);
+        o.d = d;
+        Some(o)
+    }
+
+    /// Makes a described object a view of its file (see `view`), opened
+    /// again by its path: the same file, or an error.
+    pub fn materialize(&mut self) -> Result<(), MapError> {
+        if self.described.is_none() {
+            return Ok(());
+        }
+        let f = map::open_elf(&self.path)?;
+        if self.stamp != Some(f.stamp) {
+            return Err(MapError::Bad("file changed while loading"));
+        }
+        let mut v = Object::view(self.kind, self.path.clone(), &f)?;
+        v.idx = self.idx;
+        v.deps = core::mem::take(&mut self.deps);
+        v.file = core::mem::take(&mut self.file);
+        *self = v;
+        Ok(())
+    }
+
     fn new(
+        kind: Kind,
+        path: Vec<u8>,
+        base: usize,
+        ehdr: Ehdr,
+        phdrs: Vec<Phdr>,
+        phdr_addr: usize,
+        image: Image<'static>,
+    ) -> Result<Object, &'static str> {
+        let mut o = Object::blank(kind, path, base, ehdr, phdrs, phdr_addr, image)?;
+        o.read_headers(None)?;
+        Ok(o)
+    }
+
+    /// An object of these headers, its tables not yet read.
+    fn blank(
         kind: Kind,
         path: Vec<u8>,
         base: usize,
@@ -166,7 +302,7 @@ impl Object {
         let span = map::check_loads(&phdrs, None).map_err(|e| e.message())?;
         let mut cpath = path.clone();
         cpath.push(0);
-        let mut o = Object {
+        let o = Object {
             idx: 0,
             kind,
             file: path.clone(),
@@ -202,8 +338,8 @@ impl Object {
             init_called: core::sync::atomic::AtomicBool::new(false),
             stamp: None,
             view: false,
+            described: None,
         };
-        o.read_headers(None)?;
         Ok(o)
     }
 
@@ -228,6 +364,7 @@ impl Object {
         self.image = Image::mapped(base, &self.phdrs);
         self.tls = None;
         self.relro = None;
+        self.described = None;
         let d = core::mem::take(&mut self.d);
         self.read_headers(Some(d))
     }
@@ -265,6 +402,25 @@ impl Object {
     }
 
     fn read_headers(&mut self, known: Option<DynInfo>) -> Result<(), &'static str> {
+        self.read_phdrs()?;
+        if let Some(dynamic) = self.dynamic {
+            self.d = match known {
+                Some(d) => d,
+                None => DynInfo::parse(&self.image, &dynamic).map_err(|e| e.message())?,
+            };
+            let strtab = self.d.strtab(&self.image).map_err(|e| e.message())?;
+            self.syms = SymTab::new(&self.image, &self.d, strtab).map_err(|e| e.message())?;
+            self.check_dynamic()?;
+        } else if self.kind == Kind::Lib {
+            return Err("object file has no dynamic section");
+        }
+        Ok(())
+    }
+
+    /// What the program headers say. (A described object has no image to
+    /// check them against yet: `rebase` does, once ld.so mapped it.)
+    fn read_phdrs(&mut self) -> Result<(), &'static str> {
+        let checked = self.described.is_none();
         for p in &self.phdrs {
             match p.p_type {
                 elf::PT_DYNAMIC => self.dynamic = Some(*p),
@@ -279,7 +435,7 @@ impl Object {
                     if p.p_filesz > p.p_memsz || p.p_memsz > (1 << 30) {
                         return Err("TLS segment has a bad size");
                     }
-                    if p.p_filesz > 0 && !self.image.contains(p.p_vaddr, p.p_filesz) {
+                    if checked && p.p_filesz > 0 && !self.image.contains(p.p_vaddr, p.p_filesz) {
                         return Err("TLS initialization image lies outside the loaded segments");
                     }
                     self.tls = Some(Tls {
@@ -294,7 +450,7 @@ impl Object {
                     });
                 }
                 elf::PT_GNU_RELRO if p.p_memsz > 0 => {
-                    if !self.image.contains(p.p_vaddr, p.p_memsz) {
+                    if checked && !self.image.contains(p.p_vaddr, p.p_memsz) {
                         return Err("PT_GNU_RELRO lies outside the loaded segments");
                     }
                     let start = super::sys::page_down(self.base.wrapping_add(p.p_vaddr as usize));
@@ -304,7 +460,7 @@ impl Object {
                     }
                 }
                 elf::PT_GNU_STACK => self.exec_stack = p.p_flags & elf::PF_X != 0,
-                elf::PT_INTERP => {
+                elf::PT_INTERP if checked => {
                     let b =
                         self.image.bytes(p.p_vaddr, p.p_filesz).ok_or("PT_INTERP lies outside the loaded segments")?;
                     let s = b.split(|&c| c == 0).next().unwrap_or(b);
@@ -312,17 +468,6 @@ impl Object {
                 }
                 _ => {}
             }
-        }
-        if let Some(dynamic) = self.dynamic {
-            self.d = match known {
-                Some(d) => d,
-                None => DynInfo::parse(&self.image, &dynamic).map_err(|e| e.message())?,
-            };
-            let strtab = self.d.strtab(&self.image).map_err(|e| e.message())?;
-            self.syms = SymTab::new(&self.image, &self.d, strtab).map_err(|e| e.message())?;
-            self.check_dynamic()?;
-        } else if self.kind == Kind::Lib {
-            return Err("object file has no dynamic section");
         }
         Ok(())
     }
@@ -352,6 +497,9 @@ impl Object {
 
     /// What the closure needs to know.
     pub fn meta(&self) -> Meta {
+        if let Some(d) = &self.described {
+            return d.meta.clone();
+        }
         let s = |o: Option<u32>| o.and_then(|o| self.string(o)).map(|b| b.to_vec());
         Meta {
             needed: self.d.needed.iter().filter_map(|&o| self.string(o)).map(|b| b.to_vec()).collect(),
@@ -360,6 +508,17 @@ impl Object {
             runpath: s(self.d.runpath),
             nodeflib: self.d.flags_1 & elf::DF_1_NODEFLIB != 0,
         }
+    }
+
+    /// Its GNU build-id, if it has one.
+    pub fn build_id(&self) -> Option<&[u8]> {
+        if let Some(d) = &self.described {
+            return d.build_id.as_deref();
+        }
+        self.phdrs
+            .iter()
+            .filter(|p| p.p_type == elf::PT_NOTE)
+            .find_map(|p| self.image.bytes(p.p_vaddr, p.p_filesz).and_then(elf::build_id))
     }
 
     /// Whether `vaddr` lies in one of the object's PT_LOAD segments (in
@@ -385,6 +544,9 @@ impl Object {
 
     /// The soname, or else the last path component.
     pub fn short_name(&self) -> &[u8] {
+        if let Some(s) = self.described.as_ref().and_then(|d| d.meta.soname.as_deref()) {
+            return s;
+        }
         if let Some(s) = self.d.soname.and_then(|o| self.string(o)) {
             return s;
         }
