@@ -30,10 +30,11 @@ const MAX_SMALL: usize = 1 << (MIN_SHIFT + CLASSES - 1);
 const CHUNK: usize = 1024 * 1024;
 
 /// The first chunk is part of shimld's own zero-filled data, which the
-/// kernel maps with the program: a start-up that needs no more (the
-/// ld.so-alone path takes 8 KiB, gdb's 59 objects about 300 KiB) makes no
-/// mapping for its heap, one system call and one memory area fewer.
-const FIRST_CHUNK: usize = 64 * 1024;
+/// kernel maps with the program (address space only, until touched): a
+/// start-up that needs no more (the ld.so-alone path takes 8 KiB, git's
+/// about 70 KiB) makes no mapping for its heap, one system call and one
+/// memory area fewer.
+const FIRST_CHUNK: usize = 512 * 1024;
 
 #[repr(C, align(16))]
 struct FirstChunk([u8; FIRST_CHUNK]);
