@@ -330,3 +330,25 @@ fn small_closures_are_not_cached() {
     run("./cache-main");
     assert_eq!(cache_files(&f).len(), 1, "{:?}", cache_files(&f));
 }
+
+/// The glibc core's files, which a start-up reads without mapping them,
+/// are closed before the program runs: with and without a cache entry,
+/// the program sees the descriptors it sees natively.
+#[test]
+fn no_descriptor_stays_open() {
+    let f = fixture("fds");
+    let ls = |shimld: bool| {
+        let mut cmd = Command::new(if shimld { common::shimld() } else { PathBuf::from("/bin/ls") });
+        if shimld {
+            cmd.arg("/bin/ls");
+        }
+        cmd.arg("/proc/self/fd").env_clear().env("XDG_CACHE_HOME", &f.cache);
+        let out = common::run(&mut cmd);
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        out.stdout
+    };
+    let want = ls(false);
+    assert_eq!(ls(true), want, "first start-up");
+    assert!(!cache_files(&f).is_empty(), "ls's start-up wrote no cache file");
+    assert_eq!(ls(true), want, "cached start-up");
+}

@@ -488,6 +488,7 @@ fn load_and_run(
         cpu_level: None,
         view_core: !opts.list,
         describe_core: !opts.no_cache && !secure && !rt::out::enabled(cat::BINDINGS | cat::SYMBOLS),
+        weight: exe.reloc_weight(),
     };
     let mut c: Closure<Box<Object>> = Closure::new();
     let meta = exe.meta();
@@ -524,6 +525,8 @@ fn load_and_run(
     let quick = rt::handover::preflight(&mut ld, direct);
     if quick.is_none() {
         materialize(&mut ld, &prog);
+    } else {
+        ld.objs.iter_mut().for_each(|o| o.release());
     }
     host.view_core = false;
     ld.dl = rt::lock::RecursiveMutex::new(Some(rt::dl::DlState::new(c, cfg, host)));
@@ -1337,20 +1340,6 @@ fn check_versions(ld: &Loader) -> bool {
     clean
 }
 
-/// Below these many relocations in the objects shimld relocates, the cache
-/// is not used: a closure that small gains nothing from it (a program with
-/// one small library, 11 symbolic references: 1.001 [0.994-1.006] cached
-/// against uncached), and each such program would add a file to the cache
-/// directory. PLT entries count as symbolic, bound at start-up from the
-/// cache even when lazy (x86_64::prebind), and with the interposer scan
-/// kept too (rt::handover), small closures gain: grep with 126 PLT entries
-/// and 168 RELATIVE relocations starts 1.5% faster cached (0.985
-/// [0.975-0.994]), tar (263 and 942) 0.956 [0.947-0.966], bash (377 and
-/// 3.9K) 0.951 [0.945-0.959], git (325 and 4.4K) 0.990 [0.985-0.994].
-/// RELATIVE ones count for the cache's DT_RELR form of them.
-const CACHE_MIN_SYMBOLIC: usize = 100;
-const CACHE_MIN_RELATIVE: usize = 1000;
-
 /// Whether the resolution cache would pay for this closure.
 fn worth_caching(ld: &Loader, core: &[bool]) -> bool {
     let (mut symbolic, mut relative) = (0, 0);
@@ -1358,12 +1347,11 @@ fn worth_caching(ld: &Loader, core: &[bool]) -> bool {
         if o.kind == Kind::Rtld || core.get(i) == Some(&true) {
             continue;
         }
-        let rela = o.d.rela.size as usize / 24;
-        let lead = (o.d.relacount as usize).min(rela);
-        relative += lead;
-        symbolic += rela - lead + o.d.jmprel.size as usize / 24;
+        let (s, r) = o.reloc_weight();
+        symbolic += s;
+        relative += r;
     }
-    symbolic >= CACHE_MIN_SYMBOLIC || relative >= CACHE_MIN_RELATIVE
+    rt::bindcache::worth(symbolic, relative)
 }
 
 /// Looks for the resolution cache of the closure `objs` (`n` objects, in

@@ -101,6 +101,26 @@ fn get_u32(d: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(d.get(at..at + 4)?.try_into().ok()?))
 }
 
+/// Below these many relocations in the objects shimld relocates, the cache
+/// is not used: a closure that small gains nothing from it (a program with
+/// one small library, 11 symbolic references: 1.001 [0.994-1.006] cached
+/// against uncached), and each such program would add a file to the cache
+/// directory. PLT entries count as symbolic, bound at start-up from the
+/// cache even when lazy (x86_64::prebind), and with the interposer scan
+/// kept too (rt::handover), small closures gain: grep with 126 PLT entries
+/// and 168 RELATIVE relocations starts 1.5% faster cached (0.985
+/// [0.975-0.994]), tar (263 and 942) 0.956 [0.947-0.966], bash (377 and
+/// 3.9K) 0.951 [0.945-0.959], git (325 and 4.4K) 0.990 [0.985-0.994].
+/// RELATIVE ones count for the cache's DT_RELR form of them.
+pub const CACHE_MIN_SYMBOLIC: usize = 100;
+pub const CACHE_MIN_RELATIVE: usize = 1000;
+
+/// Whether the cache pays for a closure whose objects outside the glibc
+/// core have these many symbolic and RELATIVE relocations.
+pub fn worth(symbolic: usize, relative: usize) -> bool {
+    symbolic >= CACHE_MIN_SYMBOLIC || relative >= CACHE_MIN_RELATIVE
+}
+
 /// The directory of cache files, from the environment (None: no cache).
 pub fn directory(xdg_cache_home: Option<&[u8]>, home: Option<&[u8]>) -> Option<Vec<u8>> {
     let mut d = match (xdg_cache_home, home) {

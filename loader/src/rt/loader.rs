@@ -726,6 +726,11 @@ pub struct RtHost {
     /// resolution cache may make their tables unneeded before ld.so maps
     /// them.
     pub describe_core: bool,
+    /// The relocations of the objects loaded so far outside the core
+    /// (symbolic, RELATIVE): a core object is described only where they
+    /// already make the closure worth caching (otherwise the description
+    /// is read for nothing, and the object viewed after all).
+    pub weight: (usize, usize),
 }
 
 impl Host for RtHost {
@@ -750,23 +755,31 @@ impl Host for RtHost {
 
     fn load(&mut self, f: ElfFile, path: &[u8]) -> Result<(Box<Object>, Meta), OpenError> {
         let file = path.rsplit(|&c| c == b'/').next().unwrap_or(path);
-        let described = if self.view_core && self.describe_core && shimld::bind::CORE_SONAMES.contains(&file) {
+        let core = self.view_core && shimld::bind::CORE_SONAMES.contains(&file);
+        let described = if core && self.describe_core && super::bindcache::worth(self.weight.0, self.weight.1) {
             Object::describe(Kind::Lib, path.to_vec(), &f)
         } else {
             None
         };
-        let mut o = if let Some(o) = described {
+        let root_file = if super::root::is_set() { map::fd_path(f.fd) } else { None };
+        let mut o = if let Some(mut o) = described {
+            // The file stays open until the object is viewed or released.
+            if let Some(d) = o.described.as_mut() {
+                d.file = Some(f);
+            }
             Ok(o)
-        } else if self.view_core && shimld::bind::CORE_SONAMES.contains(&file) {
+        } else if core {
             Object::view(Kind::Lib, path.to_vec(), &f)
         } else {
             Object::map(Kind::Lib, path.to_vec(), &f)
         }
         .map_err(|e| OpenError::Bad(e.message()))?;
-        if super::root::is_set() {
-            if let Some(p) = map::fd_path(f.fd) {
-                o.file = p;
-            }
+        if let Some(p) = root_file {
+            o.file = p;
+        }
+        if !core {
+            let (s, r) = o.reloc_weight();
+            self.weight = (self.weight.0 + s, self.weight.1 + r);
         }
         if o.d.has_filter {
             return Err(OpenError::Bad("filter objects (DT_FILTER, DT_AUXILIARY) are not supported"));

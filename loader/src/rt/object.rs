@@ -112,6 +112,8 @@ pub struct Object {
 pub struct Described {
     pub meta: Meta,
     pub build_id: Option<Vec<u8>>,
+    /// The file, open until `materialize` or `release`.
+    pub file: Option<ElfFile>,
 }
 
 /// How many views this process made (SHIMLD_DEBUG=statistics).
@@ -248,7 +250,7 @@ impl Object {
             }
         }
         let mut o = Object::blank(kind, path, 0, f.ehdr, f.phdrs.clone(), 0, Image::from_file(&[], &[])).ok()?;
-        o.described = Some(alloc::boxed::Box::new(Described { meta, build_id }));
+        o.described = Some(alloc::boxed::Box::new(Described { meta, build_id, file: None }));
         o.stamp = Some(f.stamp);
         o.view = true;
         o.read_phdrs().ok()?;
@@ -257,13 +259,15 @@ impl Object {
         Some(o)
     }
 
-    /// Makes a described object a view of its file (see `view`), opened
-    /// again by its path: the same file, or an error.
+    /// Makes a described object a view of its file (see `view`): the file
+    /// it was described from, or else opened again by its path, the same
+    /// file or an error.
     pub fn materialize(&mut self) -> Result<(), MapError> {
-        if self.described.is_none() {
-            return Ok(());
-        }
-        let f = map::open_elf(&self.path)?;
+        let Some(d) = self.described.as_mut() else { return Ok(()) };
+        let f = match d.file.take() {
+            Some(f) => f,
+            None => map::open_elf(&self.path)?,
+        };
         if self.stamp != Some(f.stamp) {
             return Err(MapError::Bad("file changed while loading"));
         }
@@ -273,6 +277,14 @@ impl Object {
         v.file = core::mem::take(&mut self.file);
         *self = v;
         Ok(())
+    }
+
+    /// Closes a described object's file (its tables are read once ld.so
+    /// has mapped it: `rebase`).
+    pub fn release(&mut self) {
+        if let Some(d) = self.described.as_mut() {
+            d.file = None;
+        }
     }
 
     fn new(
@@ -508,6 +520,14 @@ impl Object {
             runpath: s(self.d.runpath),
             nodeflib: self.d.flags_1 & elf::DF_1_NODEFLIB != 0,
         }
+    }
+
+    /// Its symbolic relocations (PLT entries included) and its leading
+    /// RELATIVE ones, as the resolution cache weighs them.
+    pub fn reloc_weight(&self) -> (usize, usize) {
+        let rela = self.d.rela.size as usize / 24;
+        let lead = (self.d.relacount as usize).min(rela);
+        (rela - lead + self.d.jmprel.size as usize / 24, lead)
     }
 
     /// Its GNU build-id, if it has one.
