@@ -455,17 +455,24 @@ fn load_and_run(
 
     // 4. The closure.
     let cwd = getcwd();
-    if direct && prog.real.is_none() {
+    // The program's canonical path: for /proc/self/exe, and for $ORIGIN,
+    // which natively ld.so takes from /proc/self/exe (while `ld.so --list`,
+    // ldd, takes the path as given). Found when first needed, unless the
+    // closure's search needs $ORIGIN now.
+    let later = direct && prog.real.is_none() && !opts.list && !origin_needed(&exe, &opts, &st);
+    if direct && prog.real.is_none() && !later {
         prog.real = map::real_path(&prog.path, cwd.as_deref());
     }
     let interp: Vec<u8> = exe.interp.clone().unwrap_or_else(|| search::RTLD_PATH.to_vec());
-    // The program's $ORIGIN: natively ld.so takes it from /proc/self/exe,
-    // while `ld.so --list` (ldd) takes the path as given.
     if let Some(real) = &prog.real {
         rt::replica::set_program_path(real.clone());
+    } else if later {
+        let relative = !prog.path.starts_with(b"/");
+        rt::replica::set_program_named(prog.path.clone(), cwd.clone().filter(|_| relative));
     }
     let exe_origin = match (&prog.real, opts.list) {
         (Some(real), false) => search::origin_of(real, None),
+        _ if later => None,
         _ if direct => search::origin_of(&prog.path, cwd.as_deref()),
         _ => proc_self_exe_dir(),
     };
@@ -1136,6 +1143,9 @@ fn load_preloads(c: &mut Closure<Box<Object>>, host: &mut RtHost, cfg: &Config, 
             .map(|w| (w, "/etc/ld.so.preload"))
     });
     for (name, from) in opts.preload.iter().copied().chain(from_file) {
+        if c.nodes[0].origin.is_none() && name.windows(6).any(|w| w == b"ORIGIN") {
+            c.nodes[0].origin = program_origin();
+        }
         if let Some(i) = c.find_loaded(name) {
             if !c.nodes[0].deps.contains(&i) {
                 c.nodes[i].source = Source::Preload;
@@ -1671,11 +1681,31 @@ pub(crate) fn argv0() -> *const u8 {
 static PROGRAM_ORIGIN: core::sync::atomic::AtomicPtr<Vec<u8>> =
     core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
 
-/// The directory of the program ($ORIGIN), for dlinfo.
+/// The directory of the program ($ORIGIN), for dlinfo and dlopen (found
+/// on first use where start-up did not need it: see `load_and_run`).
 pub(crate) fn program_origin() -> Option<Vec<u8>> {
     let p = PROGRAM_ORIGIN.load(Ordering::Acquire);
     // SAFETY: set once from a leaked box.
-    unsafe { p.as_ref() }.cloned()
+    if let Some(o) = unsafe { p.as_ref() } {
+        return Some(o.clone());
+    }
+    let (path, cwd) = rt::replica::program_named()?;
+    rt::replica::program_path().and_then(|real| search::origin_of(real, None)).or_else(|| search::origin_of(path, cwd))
+}
+
+/// Whether the closure's search may expand $ORIGIN for the program itself:
+/// in its DT_NEEDED names, RPATH or RUNPATH, the library path or the
+/// preloads named so far (those of /etc/ld.so.preload are looked at as
+/// they are read).
+fn origin_needed(exe: &Object, opts: &Options, st: &Stack) -> bool {
+    let has = |b: &[u8]| b.windows(6).any(|w| w == b"ORIGIN");
+    let m = exe.meta();
+    m.needed.iter().any(|n| has(n))
+        || m.rpath.as_deref().is_some_and(has)
+        || m.runpath.as_deref().is_some_and(has)
+        || opts.library_path.is_some_and(has)
+        || st.getenv(b"LD_LIBRARY_PATH").is_some_and(has)
+        || opts.preload.iter().any(|(n, _)| has(n))
 }
 
 /// Jumps to `entry` with the stack pointer at argc, %rdx = `rdx`, and the

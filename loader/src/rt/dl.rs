@@ -311,6 +311,10 @@ fn open(ld: &'static Loader, name: &[u8], mode: i32, caller: usize) -> Result<us
     };
     let by = object_at(ld, caller).unwrap_or(0);
     let start = st.closure.nodes.len();
+    // The program's $ORIGIN, if start-up did not need it (see main).
+    if st.closure.nodes[0].origin.is_none() {
+        st.closure.nodes[0].origin = crate::program_origin();
+    }
     let found = match st.closure.find_loaded(name) {
         Some(i) => Some(i),
         None if mode & RTLD_NOLOAD != 0 => return Err(()),

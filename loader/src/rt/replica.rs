@@ -69,13 +69,46 @@ pub fn active(name: &[u8]) -> bool {
 /// The program's canonical path, as /proc/self/exe shows it natively.
 static PROGRAM_PATH: AtomicPtr<Vec<u8>> = AtomicPtr::new(core::ptr::null_mut());
 
+/// The program as named, and the directory a relative name is taken from,
+/// where its canonical path is found on first use (`set_program_named`).
+static PROGRAM_NAMED: AtomicPtr<(Vec<u8>, Option<Vec<u8>>)> = AtomicPtr::new(core::ptr::null_mut());
+
 pub fn set_program_path(p: Vec<u8>) {
     PROGRAM_PATH.store(alloc::boxed::Box::into_raw(alloc::boxed::Box::new(p)), Ordering::Release);
 }
 
-fn program_path() -> Option<&'static [u8]> {
+/// Names the program for a canonical path found when first asked for
+/// (`program_path`): resolving it takes a readlink for each component,
+/// which most start-ups never need.
+pub fn set_program_named(path: Vec<u8>, cwd: Option<Vec<u8>>) {
+    PROGRAM_NAMED.store(alloc::boxed::Box::into_raw(alloc::boxed::Box::new((path, cwd))), Ordering::Release);
+}
+
+/// The program as named (see `set_program_named`).
+pub fn program_named() -> Option<(&'static [u8], Option<&'static [u8]>)> {
     // SAFETY: set once from a leaked box.
-    unsafe { PROGRAM_PATH.load(Ordering::Acquire).as_ref() }.map(|v| &v[..])
+    unsafe { PROGRAM_NAMED.load(Ordering::Acquire).as_ref() }.map(|(p, c)| (&p[..], c.as_deref()))
+}
+
+/// The program's canonical path, as /proc/self/exe shows it natively.
+pub fn program_path() -> Option<&'static [u8]> {
+    // SAFETY: set once from a leaked box.
+    if let Some(p) = unsafe { PROGRAM_PATH.load(Ordering::Acquire).as_ref() } {
+        return Some(&p[..]);
+    }
+    let (path, cwd) = program_named()?;
+    let new = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(super::map::real_path(path, cwd)?));
+    // (Two threads asking at once: the first answer stays.)
+    let kept = match PROGRAM_PATH.compare_exchange(core::ptr::null_mut(), new, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => new,
+        Err(old) => {
+            // SAFETY: `new` was never shared.
+            drop(unsafe { alloc::boxed::Box::from_raw(new) });
+            old
+        }
+    };
+    // SAFETY: a leaked box, never freed.
+    unsafe { kept.as_ref() }.map(|v| &v[..])
 }
 
 /// Whether `path` names this process's executable link.
