@@ -795,22 +795,25 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     // Built once, for address 0, then moved to where its mapping lands.
     let (mut bytes, layout) = stub::build(&spec, 0);
     let align = spec.tls.as_ref().map_or(sys::PAGE, |t| t.align.max(sys::PAGE));
-    // SAFETY: a fresh private mapping for the stub, kept for the process.
-    let mem = match unsafe {
-        sys::mmap(
-            0,
-            layout.size + align,
-            sys::PROT_READ | sys::PROT_WRITE,
-            sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    } {
-        Ok(m) => m,
-        Err(e) => loader::fail(
-            &ld.prog,
-            &Error::Load { name: b"shimld".to_vec(), what: "cannot map the stub", errno: Some(e) },
-        ),
+    let mem = match stub_space(layout.size + align) {
+        Some(m) => m,
+        // SAFETY: a fresh private mapping for the stub, kept for the process.
+        None => match unsafe {
+            sys::mmap(
+                0,
+                layout.size + align,
+                sys::PROT_READ | sys::PROT_WRITE,
+                sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        } {
+            Ok(m) => m,
+            Err(e) => loader::fail(
+                &ld.prog,
+                &Error::Load { name: b"shimld".to_vec(), what: "cannot map the stub", errno: Some(e) },
+            ),
+        },
     };
     let stub_base = round_up(mem, align);
     stub::rebase(&mut bytes, &layout, 0, stub_base);
@@ -892,6 +895,23 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     // SAFETY: ld.so is mapped; the stack describes the stub as ld.so's
     // program, as the kernel would have for a program with that PT_INTERP.
     unsafe { crate::jump(st.sp, ldso_entry, 0) }
+}
+
+/// Room for the stub in shimld's own zero-filled data (loader/data.ld), so
+/// that it takes no mapping of its own: a stub up to this size (git's is
+/// 12 KiB, its TLS image included).
+const STUB_SPACE: usize = 32 * 1024;
+
+#[repr(C, align(4096))]
+struct StubSpace([u8; STUB_SPACE]);
+
+#[link_section = ".bss.shimld_stub"]
+static mut STUB: StubSpace = StubSpace([0; STUB_SPACE]);
+
+/// `len` zero bytes for the stub, taken once from STUB, if they fit.
+fn stub_space(len: usize) -> Option<usize> {
+    static TAKEN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    (len <= STUB_SPACE && !TAKEN.swap(true, Ordering::AcqRel)).then_some(core::ptr::addr_of_mut!(STUB) as usize)
 }
 
 /// Where ld.so jumps once the core is ready (the stub's entry point), or
