@@ -223,7 +223,15 @@ pub struct Cache {
     /// The interposer scan's references: (core object, relocation), flat.
     scan: &'static [u32],
     facts: Option<Facts>,
+    /// `data` is a leaked heap block of u64s (a small file, read), not a
+    /// mapping.
+    read: bool,
 }
+
+/// Files up to this size are read into memory rather than mapped: for a
+/// small file (git's is 7.5 KiB) the mapping and its unmapping cost more
+/// than the copy; a large one's pages are better left to the page cache.
+const READ_MAX: usize = 64 * 1024;
 
 impl Cache {
     /// Reads the cache file for `key`, if there is one and it is intact.
@@ -231,17 +239,26 @@ impl Cache {
         let path = file_name(dir, key);
         let fd = sys::open(&path, sys::O_RDONLY | sys::O_CLOEXEC, 0).ok()?;
         let size = sys::fstat(fd).ok().map_or(0, |s| s.st_size as usize);
-        // SAFETY: a fresh private read-only mapping, unmapped only by
-        // `close`, which takes the Cache.
-        let m = if size >= 24 && size <= 40 + key.len() + 12 * nobjs + (ENTRY + 16) * MAX_BINDINGS {
-            unsafe { sys::mmap(0, size, sys::PROT_READ, sys::MAP_PRIVATE, fd, 0).ok() }
-        } else {
+        let read = size <= READ_MAX;
+        let m = if size < 24 || size > 40 + key.len() + 12 * nobjs + (ENTRY + 16) * MAX_BINDINGS {
             None
+        } else if read {
+            // (u64s, for the alignment of the tables read in place.)
+            let mut words = alloc::vec![0u64; size.div_ceil(8)].into_boxed_slice();
+            // SAFETY: the u64s, viewed as the `size` bytes they hold.
+            let bytes = unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, size) };
+            let whole = sys::pread_full(fd, bytes, 0).ok() == Some(size);
+            whole.then(|| alloc::boxed::Box::into_raw(words) as *mut u64 as usize)
+        } else {
+            // SAFETY: a fresh private read-only mapping, unmapped only by
+            // `close`, which takes the Cache.
+            unsafe { sys::mmap(0, size, sys::PROT_READ, sys::MAP_PRIVATE, fd, 0).ok() }
         };
         sys::close(fd);
-        // SAFETY: the mapping covers `size` readable bytes until `close`.
+        // SAFETY: the block or mapping covers `size` readable bytes until
+        // `close`.
         let data: &'static [u8] = unsafe { core::slice::from_raw_parts(m? as *const u8, size) };
-        let c = Cache { data, index: Vec::new(), scan: &[], facts: None };
+        let c = Cache { data, index: Vec::new(), scan: &[], facts: None, read };
         match c.check(key, nobjs) {
             Some((index, scan, facts)) => {
                 debug!(cat::FILES, "resolution cache: {}: hit", B(&path));
@@ -335,9 +352,18 @@ impl Cache {
 
     /// Unmaps the file.
     pub fn close(self) {
-        // SAFETY: the mapping is this Cache's own; nothing borrows it after
-        // (relocation is over when the cache is closed).
-        let _ = unsafe { sys::munmap(self.data.as_ptr() as usize, self.data.len()) };
+        let (p, len) = (self.data.as_ptr(), self.data.len());
+        if self.read {
+            // SAFETY: the block `open` leaked, of len.div_ceil(8) u64s;
+            // nothing borrows it after (relocation is over when the cache
+            // is closed).
+            drop(unsafe {
+                alloc::boxed::Box::from_raw(core::ptr::slice_from_raw_parts_mut(p as *mut u64, len.div_ceil(8)))
+            });
+        } else {
+            // SAFETY: the mapping is this Cache's own; as above.
+            let _ = unsafe { sys::munmap(p as usize, len) };
+        }
     }
 }
 
