@@ -24,6 +24,7 @@ fn fixture(name: &str) -> Fixture {
     }
     for f in [
         "cache-main",
+        "cache-nopie",
         "cache-plt",
         "cache-small",
         "lib/libsmall.so",
@@ -351,4 +352,32 @@ fn no_descriptor_stays_open() {
     assert_eq!(ls(true), want, "first start-up");
     assert!(!cache_files(&f).is_empty(), "ls's start-up wrote no cache file");
     assert_eq!(ls(true), want, "cached start-up");
+}
+
+/// A position-dependent program's PLT entries that stand for malloc and
+/// free are where the glibc core's own references to them bind: the cache
+/// keeps that, and a cached start-up hands them to ld.so without reading
+/// libc's tables, with the program's output as natively.
+#[test]
+fn a_programs_plt_entries_interpose_from_the_cache() {
+    let f = fixture("nopie");
+    let native = common::run(Command::new("./cache-nopie").current_dir(&f.dir).env_clear());
+    assert_eq!(native.status, Some(0), "{}", native.stderr);
+    let run = || {
+        let mut cmd = Command::new(common::shimld());
+        cmd.arg("./cache-nopie")
+            .current_dir(&f.dir)
+            .env_clear()
+            .env("XDG_CACHE_HOME", &f.cache)
+            .env("SHIMLD_DEBUG", "statistics");
+        let out = common::run(&mut cmd);
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        assert_eq!(out.stdout, native.stdout);
+        let core_read = count(&out.stderr, "number of glibc core objects read before ld.so mapped them:");
+        (out, core_read)
+    };
+    let (first, read) = run();
+    assert!(read > 0, "the first start-up read no core tables:\n{}", first.stderr);
+    let (second, read) = run();
+    assert_eq!(read, 0, "the cached start-up read the core's tables:\n{}", second.stderr);
 }

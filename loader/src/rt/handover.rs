@@ -337,7 +337,11 @@ fn facts_hold(ld: &Loader, facts: &Facts, core: &[bool]) -> bool {
                     .syms
                     .syms
                     .get(i as usize)
-                    .is_some_and(|s| s.st_shndx != elf::SHN_UNDEF && ld.objs[o].syms.name(i).is_some())
+                    // (A program's PLT entry that stands for a function
+                    // is undefined, with a value.)
+                    .is_some_and(|s| {
+                        (s.st_shndx != elf::SHN_UNDEF || s.st_value != 0) && ld.objs[o].syms.name(i).is_some()
+                    })
         })
 }
 
