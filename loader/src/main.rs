@@ -411,13 +411,7 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
         outprint!("\tstatically linked\n");
         sys::exit_group(0);
     }
-    let cmd = process::CommandLine {
-        direct,
-        drop: opts.prog_index + !prog.inserted.is_empty() as usize,
-        inserted: &prog.inserted,
-        argv0: opts.argv0,
-        execfn: prog.execfn,
-    };
+    let cmd = command_line(direct, &opts, &prog);
     if is_static {
         enter_static(st, &opts, &cmd, &prog, exe);
     }
@@ -429,6 +423,18 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     // small programs take, and every page of stack it touches costs a
     // fault.
     load_and_run(st, opts, prog, exe, base, ehdr, secure)
+}
+
+/// What becomes of the command line when the program starts: shimld's own
+/// arguments dropped, a script's interpreter put in front.
+fn command_line<'a>(direct: bool, opts: &Options, prog: &'a Prog) -> process::CommandLine<'a> {
+    process::CommandLine {
+        direct,
+        drop: opts.prog_index + !prog.inserted.is_empty() as usize,
+        inserted: &prog.inserted,
+        argv0: opts.argv0,
+        execfn: prog.execfn,
+    }
 }
 
 /// Stages 4 to 8 for a dynamic program that shimld loads (with or without
@@ -444,13 +450,6 @@ fn load_and_run(
     secure: bool,
 ) -> ! {
     let direct = st.aux(process::AT_ENTRY) == Some(_start as *const () as usize);
-    let cmd = process::CommandLine {
-        direct,
-        drop: opts.prog_index + !prog.inserted.is_empty() as usize,
-        inserted: &prog.inserted,
-        argv0: opts.argv0,
-        execfn: prog.execfn,
-    };
     let rtld = self_object(base, ehdr);
 
     // 4. The closure.
@@ -497,6 +496,7 @@ fn load_and_run(
         describe_core: !opts.no_cache && !secure && !rt::out::enabled(cat::BINDINGS | cat::SYMBOLS),
         weight: exe.reloc_weight(),
     };
+    let cmd = command_line(direct, &opts, &prog);
     let mut c: Closure<Box<Object>> = Closure::new();
     let meta = exe.meta();
     c.add(prog.path.clone(), Vec::new(), Source::Program, Some((Box::new(exe), meta)), None, &cfg);

@@ -141,7 +141,7 @@ impl Object {
         phdr_addr: usize,
     ) -> Result<Object, &'static str> {
         let image = Image::mapped(base, &phdrs);
-        Object::new(kind, path, base, ehdr, phdrs, phdr_addr, image)
+        Object::blank(kind, path, base, ehdr, phdrs, phdr_addr, image)?.with_headers()
     }
 
     /// A view of an opened file, for reading its tables without mapping its
@@ -157,7 +157,9 @@ impl Object {
         // SAFETY: the mapping covers `size` readable bytes until `unmap`.
         let bytes: &'static [u8] = unsafe { core::slice::from_raw_parts(p as *const u8, size) };
         let image = Image::from_file(bytes, &f.phdrs);
-        let mut o = Object::new(kind, path, 0, f.ehdr, f.phdrs.clone(), 0, image).map_err(MapError::Bad);
+        let mut o = Object::blank(kind, path, 0, f.ehdr, f.phdrs.clone(), 0, image)
+            .and_then(|o| o.with_headers())
+            .map_err(MapError::Bad);
         match &mut o {
             Ok(o) => {
                 o.owned = true;
@@ -287,18 +289,10 @@ impl Object {
         }
     }
 
-    fn new(
-        kind: Kind,
-        path: Vec<u8>,
-        base: usize,
-        ehdr: Ehdr,
-        phdrs: Vec<Phdr>,
-        phdr_addr: usize,
-        image: Image<'static>,
-    ) -> Result<Object, &'static str> {
-        let mut o = Object::blank(kind, path, base, ehdr, phdrs, phdr_addr, image)?;
-        o.read_headers(None)?;
-        Ok(o)
+    /// The object with its headers and tables read (see `blank`).
+    fn with_headers(mut self) -> Result<Object, &'static str> {
+        self.read_headers(None)?;
+        Ok(self)
     }
 
     /// An object of these headers, its tables not yet read.
