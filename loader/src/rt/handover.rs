@@ -635,10 +635,19 @@ fn lookup_r_debug(base: usize) -> usize {
 /// shimld was started, when not as a command) gets glibc's. Returns the
 /// path and the mapped object.
 fn map_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<(u64, &[elf::Phdr])>, direct: bool) -> (Vec<u8>, Object) {
-    let (interp, file) = open_ldso(prog, interp, me, direct);
+    try_map_ldso(interp, me, direct).unwrap_or_else(|e| loader::fail(prog, &e))
+}
+
+/// As `map_ldso`, with the error for the caller.
+fn try_map_ldso(
+    interp: Option<&[u8]>,
+    me: Option<(u64, &[elf::Phdr])>,
+    direct: bool,
+) -> Result<(Vec<u8>, Object), Error> {
+    let (interp, file) = try_open_ldso(interp, me, direct)?;
     match Object::map(Kind::Core, interp.clone(), &file) {
-        Ok(o) => (interp, o),
-        Err(e) => loader::fail(prog, &Error::load(&interp, e.message())),
+        Ok(o) => Ok((interp, o)),
+        Err(e) => Err(Error::load(&interp, e.message())),
     }
 }
 
@@ -649,21 +658,27 @@ fn open_ldso(
     me: Option<(u64, &[elf::Phdr])>,
     direct: bool,
 ) -> (Vec<u8>, map::ElfFile) {
-    let open = |path: &[u8]| match map::open_elf(&super::root::inside(path)) {
-        Ok(f) => f,
-        Err(e) => loader::fail(prog, &Error::load(path, e.message())),
-    };
+    try_open_ldso(interp, me, direct).unwrap_or_else(|e| loader::fail(prog, &e))
+}
+
+/// As `open_ldso`, with the error for the caller.
+fn try_open_ldso(
+    interp: Option<&[u8]>,
+    me: Option<(u64, &[elf::Phdr])>,
+    direct: bool,
+) -> Result<(Vec<u8>, map::ElfFile), Error> {
+    let open = |path: &[u8]| map::open_elf(&super::root::inside(path)).map_err(|e| Error::load(path, e.message()));
     let rtld = shimld::search::RTLD_PATH;
     let mut interp = if direct { interp.unwrap_or(rtld) } else { rtld }.to_vec();
-    let mut file = open(&interp);
+    let mut file = open(&interp)?;
     let is_shimld =
         |f: &map::ElfFile| me.is_some_and(|(entry, phdrs)| f.ehdr.e_entry == entry && f.phdrs[..] == *phdrs);
     if direct && is_shimld(&file) {
         interp = shimld::search::RTLD_PATH.to_vec();
-        file = open(&interp);
+        file = open(&interp)?;
     }
     let interp = if super::root::is_set() { map::fd_path(file.fd).unwrap_or(interp) } else { interp };
-    (interp, file)
+    Ok((interp, file))
 }
 
 /// Before the handover, where the closure's glibc core objects are only
@@ -682,7 +697,10 @@ pub fn preflight(ld: &mut Loader, direct: bool) -> Option<Vec<bool>> {
     // is named by the sonames and ld.so; the facts say whether that is it.)
     let core = core_closure(&ld.objs);
     let me = (ld.objs[rtld].entry.wrapping_sub(ld.objs[rtld].base) as u64, &ld.objs[rtld].phdrs[..]);
-    let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), Some(me), direct);
+    // (An ld.so that cannot be mapped is reported where the handover needs
+    // it, if it does: a closure whose libc.so.6 turns out to be no glibc's
+    // never does.)
+    let (interp, ldso) = try_map_ldso(ld.main().interp.as_deref(), Some(me), direct).ok()?;
     let (key, cache) = look_for_cache_swapped(ld, &core, &ldso, rtld);
     ld.bindcache = cache;
     ld.cache_looked = Some(key);
