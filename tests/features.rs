@@ -121,3 +121,22 @@ fn ldso_alone_only_where_nothing_is_bound() {
     assert_eq!(run.status, Some(0), "{}", run.stderr);
     assert!(run.stderr.contains("runs it alone"), "{}", run.stderr);
 }
+
+/// testprogs/interp's interp-missing names an interpreter that does not
+/// exist: the kernel cannot start it, shimld can (it needs no interpreter
+/// of the program's, its libc.so.6 being no glibc's), with its closure big
+/// enough to be cached, first run and second.
+#[test]
+fn a_missing_interpreter_is_not_needed() {
+    let out = common::build_testprog("interp");
+    let cache = out.join("missing-cache");
+    let _ = std::fs::remove_dir_all(&cache);
+    for run in ["first", "second"] {
+        let r = common::run_in(
+            &out,
+            &[common::shimld().display().to_string(), "./interp-missing".into()],
+            &[("XDG_CACHE_HOME".into(), cache.display().to_string())],
+        );
+        assert_eq!((r.status, r.stdout.as_str()), (Some(0), "ran without its interpreter\n"), "{run}: {}", r.stderr);
+    }
+}
