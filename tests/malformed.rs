@@ -771,3 +771,51 @@ fn glibc_variants(exe_dir: &Path, exe_name: &str, lib_dir: &Path, lib_name: &str
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// The glibc core is glibc's ld.so to load, and ld.so crashes on much of a
+/// damaged dynamic section (a tag that should come with another, a version
+/// index outside the version tables, no soname): shimld checks the core's
+/// objects before the handover. Each dynamic entry of the host's libc.so.6
+/// in turn loses its tag, or has a byte of its value changed; a glibc
+/// program run with that copy first in the library path must run or be
+/// refused with a message (status 127, or 1 for a version ld.so-style),
+/// never die by a signal or fail an assertion in ld.so (`/bin/true`, which
+/// `--library-path` keeps from going to ld.so alone). (Except a changed
+/// DT_PLTGOT: only the code that uses the GOT knows where it should be.)
+#[test]
+fn a_damaged_glibc_core_never_crashes() {
+    const DT_PLTGOT: i64 = 3;
+    let libc = Path::new("/lib/x86_64-linux-gnu/libc.so.6");
+    let dir = common::target_dir().join("malformed-libc");
+    fresh_dir(&dir);
+    let good = Elf { b: std::fs::read(libc).unwrap() };
+    let mut failures = Vec::new();
+    let entries = good.dynamic();
+    assert!(entries.len() > 20, "libc.so.6 has {} dynamic entries", entries.len());
+    for (k, &e) in entries.iter().enumerate() {
+        let tag = good.u64(e) as i64;
+        let mut lost = good.clone();
+        lost.set64(e, 0x7fff_0000 + k as u64);
+        let mut moved = good.clone();
+        moved.b[e + 9] ^= 0x55;
+        for (what, v) in [("loses its tag", lost), ("has its value changed", moved)] {
+            if tag == DT_PLTGOT && what != "loses its tag" {
+                continue;
+            }
+            std::fs::write(dir.join("libc.so.6"), &v.b).unwrap();
+            let mut cmd = Command::new(common::shimld());
+            cmd.arg("--library-path").arg(&dir).arg("/bin/true").env_clear().env("HOME", &dir);
+            let o = common::run_with_timeout(&mut cmd, Duration::from_secs(20));
+            let label = format!("entry {k} (tag {tag:#x}) {what}");
+            if let Some(bad) = crashed(&o) {
+                failures.push(failure(&label, &bad, &o));
+            } else if o.status != Some(0)
+                && !(o.status == Some(127) && o.stderr.contains("error while loading shared libraries"))
+                && !(o.status == Some(1) && o.stderr.contains("' not found (required by"))
+            {
+                failures.push(failure(&label, "neither ran nor was refused with a message", &o));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} runs:\n{}", failures.len(), 2 * entries.len(), failures.join("\n"));
+}

@@ -59,6 +59,8 @@ pub struct DynInfo {
     pub has_filter: bool,
     /// Index of the DT_DEBUG entry, if any.
     pub debug_index: Option<usize>,
+    /// The tags below 64 present (bit n: tag n).
+    pub seen: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +86,11 @@ impl DynError {
 }
 
 impl DynInfo {
+    /// Whether the dynamic section holds tag `tag` (below 64).
+    pub fn has(&self, tag: i64) -> bool {
+        (0..64).contains(&tag) && self.seen & (1 << tag) != 0
+    }
+
     /// Decodes the dynamic section described by `dynamic` (PT_DYNAMIC).
     pub fn parse(image: &Image, dynamic: &Phdr) -> Result<DynInfo, DynError> {
         let count = (dynamic.p_memsz / 16).min(MAX_DYN as u64 + 1);
@@ -96,6 +103,9 @@ impl DynInfo {
         let mut terminated = false;
         for (i, e) in entries.iter().enumerate() {
             let v = e.d_val;
+            if (0..64).contains(&e.d_tag) {
+                d.seen |= 1 << e.d_tag;
+            }
             match e.d_tag {
                 elf::DT_NULL => {
                     terminated = true;

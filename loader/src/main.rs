@@ -543,7 +543,9 @@ fn load_and_run(
         Some(core) => core,
         None => {
             ld.versions_clean = check_versions(&ld);
-            rt::handover::core_set(&ld.objs)
+            let core = rt::handover::core_set(&ld.objs);
+            check_core(&ld, &core);
+            core
         }
     };
     map_views(&mut ld, &core, &prog);
@@ -1303,6 +1305,20 @@ fn materialize(ld: &mut Loader, prog: &Prog) {
     }
     if changed {
         rt::dl::relink(ld);
+    }
+}
+
+/// Checks the relocation tables of the glibc core's objects, as far as
+/// their views show them, before ld.so, which would crash on what this
+/// rejects, relocates them. (A cached start-up has these very files from a
+/// start-up that checked them.)
+fn check_core(ld: &Loader, core: &[bool]) {
+    for (i, o) in ld.objs.iter().enumerate() {
+        if core.get(i) == Some(&true) && o.view {
+            if let Err(e) = x86_64::check_for_ldso(o) {
+                loader::fail(&ld.prog, &e);
+            }
+        }
     }
 }
 

@@ -512,7 +512,12 @@ impl<'a> SymTab<'a> {
 fn gnu_table<'a>(image: &Image<'a>, addr: u64) -> Result<(GnuHash<'a>, u64), SymError> {
     let hdr: &[u32] = image.table(addr, 4).ok_or(SymError::BadHash)?;
     let (nbuckets, symoffset, bloom_size, shift) = (hdr[0] as u64, hdr[1], hdr[2] as u64, hdr[3]);
-    if nbuckets > MAX_SYMS || bloom_size > MAX_SYMS || symoffset as u64 > MAX_SYMS {
+    // (glibc's ld.so asserts that the Bloom filter's size is a power of two.)
+    if nbuckets > MAX_SYMS
+        || bloom_size > MAX_SYMS
+        || symoffset as u64 > MAX_SYMS
+        || bloom_size & bloom_size.wrapping_sub(1) != 0
+    {
         return Err(SymError::BadHash);
     }
     let bloom_addr = addr + 16;

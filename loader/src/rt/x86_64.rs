@@ -119,6 +119,66 @@ fn lazy_got(o: &Object, w: &Writable) -> Result<usize, Error> {
 /// what shimld rejects with a message, so such a program is relocated by
 /// shimld instead.
 pub fn check_tables(o: &Object) -> Result<(), Error> {
+    let (rela, relr) = check_reloc_tables(o)?;
+    check_init_tables(o, rela, relr, true)
+}
+
+/// What glibc's ld.so takes for granted in an object it loads (a tag that
+/// comes with another: it reads the other without looking), checked for
+/// the glibc core before ld.so loads it.
+pub fn check_for_ldso(o: &Object) -> Result<(), Error> {
+    let d = &o.d;
+    let pairs: [(i64, &[i64], &str); 6] = [
+        (elf::DT_RELA, &[elf::DT_RELASZ, elf::DT_RELAENT], "DT_RELA without DT_RELASZ or DT_RELAENT"),
+        (elf::DT_JMPREL, &[elf::DT_PLTRELSZ, elf::DT_PLTREL], "DT_JMPREL without DT_PLTRELSZ or DT_PLTREL"),
+        (elf::DT_RELR, &[elf::DT_RELRSZ, elf::DT_RELRENT], "DT_RELR without DT_RELRSZ or DT_RELRENT"),
+        (elf::DT_INIT_ARRAY, &[elf::DT_INIT_ARRAYSZ], "DT_INIT_ARRAY without DT_INIT_ARRAYSZ"),
+        (elf::DT_FINI_ARRAY, &[elf::DT_FINI_ARRAYSZ], "DT_FINI_ARRAY without DT_FINI_ARRAYSZ"),
+        (elf::DT_SYMTAB, &[elf::DT_STRTAB, elf::DT_STRSZ], "DT_SYMTAB without DT_STRTAB or DT_STRSZ"),
+    ];
+    for (tag, with, what) in pairs {
+        if d.has(tag) && !with.iter().all(|&t| d.has(t)) {
+            return Err(Error::Reloc { obj: o.path.clone(), detail: what.into() });
+        }
+    }
+    // ld.so knows the core's objects by soname, reads each symbol's name
+    // and indexes its version array with each symbol's version index
+    // unchecked, and asserts the sizes of table entries.
+    let bad = |what: &str| Err(Error::Reloc { obj: o.path.clone(), detail: what.into() });
+    let file = o.path.rsplit(|&c| c == b'/').next().unwrap_or(&o.path);
+    match d.soname.and_then(|s| o.string(s)) {
+        None => return bad("no DT_SONAME in an object of the glibc core"),
+        Some(s) if shimld::bind::CORE_SONAMES.contains(&file) && s != file => {
+            return bad("DT_SONAME names another object than the glibc core's");
+        }
+        Some(_) => {}
+    }
+    if d.has(elf::DT_RELRENT) && d.relrent != 8 {
+        return bad("unsupported DT_RELRENT");
+    }
+    // (Each name starts inside the string table, which ends in a NUL: the
+    // names' own bytes are not read, which cost 4% of a small program's
+    // start.)
+    let syms = &o.syms;
+    let strsz = syms.strtab.len();
+    if syms.strtab.last() != Some(&0)
+        || syms
+            .syms
+            .iter()
+            .enumerate()
+            .skip(1)
+            .any(|(i, s)| s.st_name as usize >= strsz || syms.version_missing(i as u32))
+    {
+        return bad("a symbol's name or version index is outside its tables");
+    }
+    let (rela, relr) = check_reloc_tables(o)?;
+    check_init_tables(o, rela, relr, false)
+}
+
+/// The relocation part of `check_tables` (for an object of the glibc core,
+/// whose initialisers glibc's own code sets up as it likes); returns the
+/// RELA and RELR tables it checked.
+pub fn check_reloc_tables(o: &Object) -> Result<(&'static [Rela], &'static [u64]), Error> {
     check_formats(o)?;
     let w = Writable::of(o, o.d.textrel);
     let relr = relr_table(o)?;
@@ -141,7 +201,7 @@ pub fn check_tables(o: &Object) -> Result<(), Error> {
             detail: "DT_RELACOUNT counts more than RELATIVE relocations".into(),
         });
     }
-    check_init_tables(o, rela, relr)
+    Ok((rela, relr))
 }
 
 /// Checks, before relocation, that the initialisers and finalisers an
@@ -150,7 +210,7 @@ pub fn check_tables(o: &Object) -> Result<(), Error> {
 /// position-dependent file, its own bytes give it. An entry set otherwise
 /// (by a symbolic relocation, say) cannot be checked now: an error too, for
 /// whoever needs a certain answer before the object runs.
-fn check_init_tables(o: &Object, rela: &[Rela], relr: &[u64]) -> Result<(), Error> {
+fn check_init_tables(o: &Object, rela: &[Rela], relr: &[u64], strict: bool) -> Result<(), Error> {
     let bad = |detail: &str| Err(Error::Reloc { obj: o.path.clone(), detail: detail.into() });
     for f in [o.d.init, o.d.fini].into_iter().filter(|&f| f != 0) {
         if !o.is_code(o.addr(f)) {
@@ -161,9 +221,16 @@ fn check_init_tables(o: &Object, rela: &[Rela], relr: &[u64]) -> Result<(), Erro
     let in_tables = |v: u64| tables.iter().any(|t| v >= t.addr && v < t.addr.wrapping_add(t.size));
     // The value each entry will hold, where a RELATIVE relocation sets it.
     let mut set: Vec<(u64, usize)> = Vec::new();
+    // (Unless `strict`, such entries go unchecked: an object of the glibc
+    // core may point its initialisers anywhere glibc likes.)
+    let mut symbolic: Vec<u64> = Vec::new();
     for r in rela.iter().filter(|r| in_tables(r.r_offset)) {
         if r.kind() != elf::R_X86_64_RELATIVE {
-            return bad("an init or fini array entry is set by a symbolic relocation");
+            if strict {
+                return bad("an init or fini array entry is set by a symbolic relocation");
+            }
+            symbolic.push(r.r_offset);
+            continue;
         }
         set.push((r.r_offset, o.base.wrapping_add(r.r_addend as usize)));
     }
@@ -181,6 +248,9 @@ fn check_init_tables(o: &Object, rela: &[Rela], relr: &[u64]) -> Result<(), Erro
         }
         for k in 0..n {
             let slot = t.addr + 8 * k;
+            if symbolic.contains(&slot) {
+                continue;
+            }
             let value = match set.iter().find(|&&(a, _)| a == slot) {
                 Some(&(_, v)) => v,
                 None => {
