@@ -66,25 +66,51 @@ fn shimld(f: &Fixture, extra: &[&str]) -> Run {
 
 /// As `shimld`, with more environment variables.
 fn shimld_env(f: &Fixture, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = run_under_shimld(f, "./cache-main", extra, &[], "statistics", env);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    Run::of(out)
+}
+
+/// Runs `prog` of the fixture with `args` under shimld, with `extra`
+/// options, the fixture's cache, SHIMLD_DEBUG=`debug` and `env`.
+fn run_under_shimld(
+    f: &Fixture,
+    prog: &str,
+    extra: &[&str],
+    args: &[&str],
+    debug: &str,
+    env: &[(&str, &str)],
+) -> common::Outcome {
     let mut cmd = Command::new(common::shimld());
     cmd.args(extra)
-        .arg("./cache-main")
+        .arg(prog)
+        .args(args)
         .current_dir(&f.dir)
         .env_clear()
         .env("XDG_CACHE_HOME", &f.cache)
-        .env("SHIMLD_DEBUG", "statistics")
+        .env("SHIMLD_DEBUG", debug)
         .envs(env.iter().copied());
-    let out = common::run(&mut cmd);
-    assert_eq!(out.status, Some(0), "{}", out.stderr);
-    let cached = count(&out.stderr, "number of bindings from the resolution cache:");
-    let lookups = count(&out.stderr, "number of symbol lookups:");
-    let repeated = count(&out.stderr, "number of repeated references:");
-    let core_read = count(&out.stderr, "number of glibc core objects read before ld.so mapped them:");
-    Run { out, cached, lookups, repeated, core_read }
+    common::run(&mut cmd)
+}
+
+impl Run {
+    /// The run, with its counts from SHIMLD_DEBUG=statistics.
+    fn of(out: common::Outcome) -> Run {
+        let cached = count(&out.stderr, "number of bindings from the resolution cache:");
+        let lookups = count(&out.stderr, "number of symbol lookups:");
+        let repeated = count(&out.stderr, "number of repeated references:");
+        let core_read = count(&out.stderr, "number of glibc core objects read before ld.so mapped them:");
+        Run { out, cached, lookups, repeated, core_read }
+    }
 }
 
 fn native(f: &Fixture) -> String {
-    let out = common::run(Command::new("./cache-main").current_dir(&f.dir).env_clear());
+    native_of(f, "./cache-main")
+}
+
+/// What `prog` of the fixture prints, run natively.
+fn native_of(f: &Fixture, prog: &str) -> String {
+    let out = common::run(Command::new(prog).current_dir(&f.dir).env_clear());
     assert_eq!(out.status, Some(0), "{}", out.stderr);
     out.stdout
 }
@@ -235,21 +261,9 @@ fn bind_now_after_a_lazy_start_uses_its_entry() {
 /// `extra` options); returns the run and how many PLT entries lazy binding
 /// bound (SHIMLD_DEBUG=reloc).
 fn plt_run(f: &Fixture, extra: &[&str], args: &[&str]) -> (Run, usize) {
-    let mut cmd = Command::new(common::shimld());
-    cmd.args(extra)
-        .arg("./cache-plt")
-        .args(args)
-        .current_dir(&f.dir)
-        .env_clear()
-        .env("XDG_CACHE_HOME", &f.cache)
-        .env("SHIMLD_DEBUG", "statistics,reloc");
-    let out = common::run(&mut cmd);
+    let out = run_under_shimld(f, "./cache-plt", extra, args, "statistics,reloc", &[]);
     let lazy = out.stderr.lines().filter(|l| l.contains("lazy binding in ")).count();
-    let cached = count(&out.stderr, "number of bindings from the resolution cache:");
-    let lookups = count(&out.stderr, "number of symbol lookups:");
-    let repeated = count(&out.stderr, "number of repeated references:");
-    let core_read = count(&out.stderr, "number of glibc core objects read before ld.so mapped them:");
-    (Run { out, cached, lookups, repeated, core_read }, lazy)
+    (Run::of(out), lazy)
 }
 
 #[test]
@@ -361,23 +375,15 @@ fn no_descriptor_stays_open() {
 #[test]
 fn a_programs_plt_entries_interpose_from_the_cache() {
     let f = fixture("nopie");
-    let native = common::run(Command::new("./cache-nopie").current_dir(&f.dir).env_clear());
-    assert_eq!(native.status, Some(0), "{}", native.stderr);
+    let want = native_of(&f, "./cache-nopie");
     let run = || {
-        let mut cmd = Command::new(common::shimld());
-        cmd.arg("./cache-nopie")
-            .current_dir(&f.dir)
-            .env_clear()
-            .env("XDG_CACHE_HOME", &f.cache)
-            .env("SHIMLD_DEBUG", "statistics");
-        let out = common::run(&mut cmd);
+        let out = run_under_shimld(&f, "./cache-nopie", &[], &[], "statistics", &[]);
         assert_eq!(out.status, Some(0), "{}", out.stderr);
-        assert_eq!(out.stdout, native.stdout);
-        let core_read = count(&out.stderr, "number of glibc core objects read before ld.so mapped them:");
-        (out, core_read)
+        assert_eq!(out.stdout, want);
+        Run::of(out)
     };
-    let (first, read) = run();
-    assert!(read > 0, "the first start-up read no core tables:\n{}", first.stderr);
-    let (second, read) = run();
-    assert_eq!(read, 0, "the cached start-up read the core's tables:\n{}", second.stderr);
+    let first = run();
+    assert!(first.core_read > 0, "the first start-up read no core tables:\n{}", first.out.stderr);
+    let second = run();
+    assert_eq!(second.core_read, 0, "the cached start-up read the core's tables:\n{}", second.out.stderr);
 }
