@@ -401,13 +401,7 @@ impl<'a> SymTab<'a> {
         };
         if let Some(g) = &self.gnu {
             let h = name.gnu;
-            let nwords = g.bloom.len() as u32;
-            if nwords == 0 {
-                return None;
-            }
-            let word = g.bloom[((h / 64) % nwords) as usize];
-            let mask = bloom_bits(h, g.shift);
-            if word & mask != mask || g.buckets.is_empty() {
+            if !self.may_define(h) || g.buckets.is_empty() {
                 return None;
             }
             let mut i = *g.buckets.get((h % g.buckets.len() as u32) as usize)?;
