@@ -551,8 +551,7 @@ fn load_and_run(
     map_views(&mut ld, &core, &prog);
     if core.is_empty() {
         rt::handover::forget_preflight(&mut ld);
-    }
-    if !core.is_empty() {
+    } else {
         rt::handover::start(ld, core, st, &cmd);
     }
     let layout = tls::layout(&mut ld.objs);
@@ -779,7 +778,6 @@ fn setup_relaunch(opts: &Options, interp: &[u8], direct: bool) {
     rt::replica::set_relaunch(rt::replica::Relaunch { shimld, options: o });
 }
 
-/// shimld's own object, which stands in for the dynamic linker.
 /// How shimld's own file is recognised (say, named as a program's
 /// interpreter): its entry point's link-time address and its program
 /// headers.
@@ -817,6 +815,7 @@ fn own_dynamic() -> *const Dyn {
     d
 }
 
+/// shimld's own object, which stands in for the dynamic linker.
 fn self_object(base: usize, ehdr: *const Ehdr) -> Object {
     // SAFETY: shimld is mapped; its header and program headers are in its
     // first segment.
@@ -1145,7 +1144,7 @@ fn load_preloads(c: &mut Closure<Box<Object>>, host: &mut RtHost, cfg: &Config, 
             .map(|w| (w, "/etc/ld.so.preload"))
     });
     for (name, from) in opts.preload.iter().copied().chain(from_file) {
-        if c.nodes[0].origin.is_none() && name.windows(6).any(|w| w == b"ORIGIN") {
+        if c.nodes[0].origin.is_none() && names_origin(name) {
             c.nodes[0].origin = program_origin();
         }
         if let Some(i) = c.find_loaded(name) {
@@ -1714,14 +1713,18 @@ pub(crate) fn program_origin() -> Option<Vec<u8>> {
 /// preloads named so far (those of /etc/ld.so.preload are looked at as
 /// they are read).
 fn origin_needed(exe: &Object, opts: &Options, st: &Stack) -> bool {
-    let has = |b: &[u8]| b.windows(6).any(|w| w == b"ORIGIN");
     let m = exe.meta();
-    m.needed.iter().any(|n| has(n))
-        || m.rpath.as_deref().is_some_and(has)
-        || m.runpath.as_deref().is_some_and(has)
-        || opts.library_path.is_some_and(has)
-        || st.getenv(b"LD_LIBRARY_PATH").is_some_and(has)
-        || opts.preload.iter().any(|(n, _)| has(n))
+    m.needed.iter().any(|n| names_origin(n))
+        || m.rpath.as_deref().is_some_and(names_origin)
+        || m.runpath.as_deref().is_some_and(names_origin)
+        || opts.library_path.is_some_and(names_origin)
+        || st.getenv(b"LD_LIBRARY_PATH").is_some_and(names_origin)
+        || opts.preload.iter().any(|(n, _)| names_origin(n))
+}
+
+/// Whether a name or search path may hold $ORIGIN (or ${ORIGIN}).
+fn names_origin(s: &[u8]) -> bool {
+    s.windows(6).any(|w| w == b"ORIGIN")
 }
 
 /// Jumps to `entry` with the stack pointer at argc, %rdx = `rdx`, and the

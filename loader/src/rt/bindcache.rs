@@ -372,7 +372,8 @@ fn pad8(n: usize) -> usize {
 }
 
 /// Writes the bindings of this start-up: `bindings[i]` are object i's;
-/// `scan`, the interposer scan's references. Failures only cost the next
+/// `scan`, the interposer scan's references; `facts`, what the handover
+/// decided from the core's tables, if they are to be kept. Failures only cost the next
 /// start-up its shortcut; they are traced.
 pub fn store(dir: &[u8], key: &[u8], objects: &[ObjectRecord], scan: &[[u32; 2]], facts: Option<&Facts>) {
     let total: usize = objects.iter().map(|o| o.entries.len()).sum();

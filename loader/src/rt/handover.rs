@@ -192,8 +192,7 @@ fn exports(ld: &Loader, core: &[bool]) -> (Exported, Vec<[u32; 2]>, Option<Facts
     let exe = ld.main();
     let mut warned = false;
     let mut interposers: Vec<[u32; 2]> = Vec::new();
-    let relocs = sym_relocs;
-    for r in relocs(exe).filter(|r| r.kind() == elf::R_X86_64_COPY) {
+    for r in sym_relocs(exe).filter(|r| r.kind() == elf::R_X86_64_COPY) {
         // The stub hands these to ld.so, which checks nothing.
         if let Err(e) = super::x86_64::check_target(exe, r, false, None) {
             loader::fail(&ld.prog, &e);
@@ -217,14 +216,14 @@ fn exports(ld: &Loader, core: &[bool]) -> (Exported, Vec<[u32; 2]>, Option<Facts
         c.scan()
             .map(|[i, k]| {
                 let (i, k) = (i as usize, k as usize);
-                let r = if i < ld.objs.len() && core_objs(i) { relocs(&ld.objs[i]).nth(k) } else { None };
+                let r = if i < ld.objs.len() && core_objs(i) { sym_relocs(&ld.objs[i]).nth(k) } else { None };
                 r.map(|r| (i, k, r))
             })
             .collect()
     });
     let all = (0..ld.objs.len())
         .filter(|&i| core_objs(i))
-        .flat_map(|i| relocs(&ld.objs[i]).enumerate().map(move |(k, r)| (i, k, r)));
+        .flat_map(|i| sym_relocs(&ld.objs[i]).enumerate().map(move |(k, r)| (i, k, r)));
     let refs: Box<dyn Iterator<Item = (usize, usize, &Rela)>> = match cached {
         Some(v) => Box::new(v.into_iter()),
         None => Box::new(all),
@@ -289,7 +288,7 @@ fn exports(ld: &Loader, core: &[bool]) -> (Exported, Vec<[u32; 2]>, Option<Facts
         debug!(cat::BINDINGS, "handover: {} interposes `{}' for the glibc core", B(&ld.objs[def.obj].path), B(name));
         let index = ld.objs[def.obj].syms.index_of(s);
         interposers.push([def.obj as u32, index]);
-        x.exports.push(interposer_export(ld, def.obj, s));
+        x.exports.push(interposer_export(ld, def.obj, index, name));
     }
     core_exports(&mut x, &seen);
     // (A start-up that warned keeps no facts, so that a cached one warns too.)
@@ -313,11 +312,10 @@ fn exports_from_facts(ld: &Loader, core: &[bool], facts: &Facts) -> Exported {
         }
     }
     for &[o, i] in &facts.interposers {
-        let (o, s) = (o as usize, &ld.objs[o as usize].syms.syms[i as usize]);
-        if let Some(name) = ld.objs[o].syms.name(i) {
-            seen.insert(name);
-        }
-        x.exports.push(interposer_export(ld, o, s));
+        // (facts_hold checked that the symbol and its name are there.)
+        let name = ld.objs[o as usize].syms.name(i).unwrap_or(b"");
+        seen.insert(name);
+        x.exports.push(interposer_export(ld, o as usize, i, name));
     }
     core_exports(&mut x, &seen);
     x
@@ -396,10 +394,10 @@ fn copy_export(ld: &Loader, core: &[bool], r: &Rela, x: &mut Exported) -> Option
     Some(name)
 }
 
-/// The export of object `obj`'s definition `s`, which interposes on the
-/// core's.
-fn interposer_export(ld: &Loader, obj: usize, s: &'static elf::Sym) -> Export {
-    let name = ld.objs[obj].syms.name(ld.objs[obj].syms.index_of(s)).unwrap_or(b"");
+/// The export of object `obj`'s symbol `index`, named `name`, which
+/// interposes on the core's definition.
+fn interposer_export(ld: &Loader, obj: usize, index: u32, name: &[u8]) -> Export {
+    let s = &ld.objs[obj].syms.syms[index as usize];
     Export {
         name: name.to_vec(),
         addr: ld.value(&loader::Def { obj, sym: Some(s) }),
@@ -696,7 +694,7 @@ pub fn preflight(ld: &mut Loader, direct: bool) -> Option<Vec<bool>> {
     // (Described objects have no version requirements to read: the core
     // is named by the sonames and ld.so; the facts say whether that is it.)
     let core = core_closure(&ld.objs);
-    let me = (ld.objs[rtld].entry.wrapping_sub(ld.objs[rtld].base) as u64, &ld.objs[rtld].phdrs[..]);
+    let me = identity(&ld.objs[rtld]);
     // (An ld.so that cannot be mapped is reported where the handover needs
     // it, if it does: a closure whose libc.so.6 turns out to be no glibc's
     // never does.)
@@ -714,6 +712,12 @@ pub fn preflight(ld: &mut Loader, direct: bool) -> Option<Vec<bool>> {
         "handover: the resolution cache answers for the glibc core: its tables are read once ld.so maps it"
     );
     Some(core)
+}
+
+/// How `open_ldso` recognises shimld's file in object `o` (shimld's own):
+/// its entry point's link-time address and its program headers.
+fn identity(o: &Object) -> (u64, &[elf::Phdr]) {
+    (o.entry.wrapping_sub(o.base) as u64, &o.phdrs[..])
 }
 
 /// Undoes `preflight` for a closure that turned out to have no glibc core.
@@ -752,7 +756,7 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     let (interp, ldso, early_core) = match ld.ldso_early.take() {
         Some((interp, ldso, early)) => (interp, *ldso, Some(early)),
         None => {
-            let me = rtld.map(|r| (ld.objs[r].entry.wrapping_sub(ld.objs[r].base) as u64, &ld.objs[r].phdrs[..]));
+            let me = rtld.map(|r| identity(&ld.objs[r]));
             let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), me, direct);
             (interp, ldso, None)
         }

@@ -236,21 +236,24 @@ impl Object {
             runpath: opt(d.runpath)?,
             nodeflib: d.flags_1 & elf::DF_1_NODEFLIB != 0,
         };
-        // The build-id, as the resolution cache's key takes it from a view.
-        let mut build_id = None;
-        let in_head = f.note_id();
-        if let Some(id) = in_head {
-            build_id = id.map(|id| id.to_vec());
-        }
-        for p in f.phdrs.iter().filter(|p| p.p_type == elf::PT_NOTE && in_head.is_none()) {
-            if p.p_filesz as usize > DESCRIBE_MAX {
-                return None;
+        // The build-id, as the resolution cache's key takes it from a view:
+        // from the header's read where the notes lay there.
+        let build_id = match f.note_id() {
+            Some(id) => id.map(<[u8]>::to_vec),
+            None => {
+                let mut id = None;
+                for p in f.phdrs.iter().filter(|p| p.p_type == elf::PT_NOTE) {
+                    if p.p_filesz as usize > DESCRIBE_MAX {
+                        return None;
+                    }
+                    if let Some(b) = read(p.p_offset, p.p_filesz as usize).as_deref().and_then(elf::build_id) {
+                        id = Some(b.to_vec());
+                        break;
+                    }
+                }
+                id
             }
-            if let Some(id) = read(p.p_offset, p.p_filesz as usize).as_deref().and_then(elf::build_id) {
-                build_id = Some(id.to_vec());
-                break;
-            }
-        }
+        };
         let mut o = Object::blank(kind, path, 0, f.ehdr, f.phdrs.clone(), 0, Image::from_file(&[], &[])).ok()?;
         o.described = Some(alloc::boxed::Box::new(Described { meta, build_id, file: None }));
         o.stamp = Some(f.stamp);

@@ -128,6 +128,7 @@ pub fn check_tables(o: &Object) -> Result<(), Error> {
 /// the glibc core before ld.so loads it.
 pub fn check_for_ldso(o: &Object) -> Result<(), Error> {
     let d = &o.d;
+    let bad = |what: &str| Err(Error::Reloc { obj: o.path.clone(), detail: what.into() });
     let pairs: [(i64, &[i64], &str); 6] = [
         (elf::DT_RELA, &[elf::DT_RELASZ, elf::DT_RELAENT], "DT_RELA without DT_RELASZ or DT_RELAENT"),
         (elf::DT_JMPREL, &[elf::DT_PLTRELSZ, elf::DT_PLTREL], "DT_JMPREL without DT_PLTRELSZ or DT_PLTREL"),
@@ -138,13 +139,12 @@ pub fn check_for_ldso(o: &Object) -> Result<(), Error> {
     ];
     for (tag, with, what) in pairs {
         if d.has(tag) && !with.iter().all(|&t| d.has(t)) {
-            return Err(Error::Reloc { obj: o.path.clone(), detail: what.into() });
+            return bad(what);
         }
     }
     // ld.so knows the core's objects by soname, reads each symbol's name
     // and indexes its version array with each symbol's version index
     // unchecked, and asserts the sizes of table entries.
-    let bad = |what: &str| Err(Error::Reloc { obj: o.path.clone(), detail: what.into() });
     let file = o.path.rsplit(|&c| c == b'/').next().unwrap_or(&o.path);
     match d.soname.and_then(|s| o.string(s)) {
         None => return bad("no DT_SONAME in an object of the glibc core"),
