@@ -458,7 +458,8 @@ fn load_and_run(
     // which natively ld.so takes from /proc/self/exe (while `ld.so --list`,
     // ldd, takes the path as given). Found when first needed, unless the
     // closure's search needs $ORIGIN now.
-    let later = direct && prog.real.is_none() && !opts.list && !origin_needed(&exe, &opts, &st);
+    let meta = exe.meta();
+    let later = direct && prog.real.is_none() && !opts.list && !origin_needed(&meta, &opts, &st);
     if direct && prog.real.is_none() && !later {
         prog.real = map::real_path(&prog.path, cwd.as_deref());
     }
@@ -498,7 +499,6 @@ fn load_and_run(
     };
     let cmd = command_line(direct, &opts, &prog);
     let mut c: Closure<Box<Object>> = Closure::new();
-    let meta = exe.meta();
     c.add(prog.path.clone(), Vec::new(), Source::Program, Some((Box::new(exe), meta)), None, &cfg);
     c.nodes[0].origin = exe_origin.clone();
     if let Some(o) = exe_origin {
@@ -1708,12 +1708,12 @@ pub(crate) fn program_origin() -> Option<Vec<u8>> {
     rt::replica::program_path().and_then(|real| search::origin_of(real, None)).or_else(|| search::origin_of(path, cwd))
 }
 
-/// Whether the closure's search may expand $ORIGIN for the program itself:
-/// in its DT_NEEDED names, RPATH or RUNPATH, the library path or the
+/// Whether the closure's search may expand $ORIGIN for the program itself
+/// (`m`, what its dynamic section names): in its DT_NEEDED names, RPATH or
+/// RUNPATH, the library path or the
 /// preloads named so far (those of /etc/ld.so.preload are looked at as
 /// they are read).
-fn origin_needed(exe: &Object, opts: &Options, st: &Stack) -> bool {
-    let m = exe.meta();
+fn origin_needed(m: &closure::Meta, opts: &Options, st: &Stack) -> bool {
     m.needed.iter().any(|n| names_origin(n))
         || m.rpath.as_deref().is_some_and(names_origin)
         || m.runpath.as_deref().is_some_and(names_origin)
