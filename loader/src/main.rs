@@ -1710,9 +1710,8 @@ pub(crate) fn program_origin() -> Option<Vec<u8>> {
 
 /// Whether the closure's search may expand $ORIGIN for the program itself
 /// (`m`, what its dynamic section names): in its DT_NEEDED names, RPATH or
-/// RUNPATH, the library path or the
-/// preloads named so far (those of /etc/ld.so.preload are looked at as
-/// they are read).
+/// RUNPATH, the library path or the preloads named so far (those of
+/// /etc/ld.so.preload are looked at as they are read).
 fn origin_needed(m: &closure::Meta, opts: &Options, st: &Stack) -> bool {
     m.needed.iter().any(|n| names_origin(n))
         || m.rpath.as_deref().is_some_and(names_origin)
