@@ -441,10 +441,10 @@ fn command_line<'a>(direct: bool, opts: &Options, prog: &'a Prog) -> process::Co
 /// the glibc core's handover).
 #[inline(never)]
 fn load_and_run(
-    mut st: Stack,
+    st: Stack,
     opts: Options,
     mut prog: Prog,
-    exe: Object,
+    exe: Box<Object>,
     base: usize,
     ehdr: *const Ehdr,
     secure: bool,
@@ -491,7 +491,7 @@ fn load_and_run(
     let mut cfg = Config::host(library_path, cache, tokens, cwd, &interp);
     cfg.root = opts.root.clone();
     let mut host = RtHost {
-        rtld: Some(Box::new(rtld)),
+        rtld: Some(rtld),
         cpu_level: None,
         view_core: !opts.list,
         describe_core: !opts.no_cache && !secure && !rt::out::enabled(cat::BINDINGS | cat::SYMBOLS),
@@ -499,7 +499,7 @@ fn load_and_run(
     };
     let cmd = command_line(direct, &opts, &prog);
     let mut c: Closure<Box<Object>> = Closure::new();
-    c.add(prog.path.clone(), Vec::new(), Source::Program, Some((Box::new(exe), meta)), None, &cfg);
+    c.add(prog.path.clone(), Vec::new(), Source::Program, Some((exe, meta)), None, &cfg);
     c.nodes[0].origin = exe_origin.clone();
     if let Some(o) = exe_origin {
         PROGRAM_ORIGIN.store(Box::into_raw(Box::new(o)), Ordering::Release);
@@ -517,7 +517,7 @@ fn load_and_run(
         sys::exit_group(0);
     }
 
-    let mut ld = Box::new(build_loader(&mut c, &prog, &opts));
+    let mut ld = build_loader(&mut c, &prog, &opts);
     // (Never in secure mode: the cache is the user's to write.)
     if !opts.no_cache && !secure {
         ld.cache_dir = rt::bindcache::directory(st.getenv(b"XDG_CACHE_HOME"), st.getenv(b"HOME"));
@@ -554,6 +554,21 @@ fn load_and_run(
     } else {
         rt::handover::start(ld, core, st, &cmd);
     }
+    run_without_handover(ld, st, &cmd, &prog, base, direct)
+}
+
+/// Sets up TLS, relocates and starts a program that needs no glibc core
+/// (shimld does everything). Its own frame: the handover path above never
+/// comes here, and every page of stack it touches costs a fault.
+#[inline(never)]
+fn run_without_handover(
+    mut ld: Box<Loader>,
+    mut st: Stack,
+    cmd: &process::CommandLine,
+    prog: &Prog,
+    base: usize,
+    direct: bool,
+) -> ! {
     let layout = tls::layout(&mut ld.objs);
     let random = st.aux(process::AT_RANDOM).map(|p| {
         // SAFETY: AT_RANDOM points at 16 random bytes on the initial stack.
@@ -737,6 +752,7 @@ fn apply_profile(opts: &mut Options) {
 
 /// Tells the replicas how to start shimld again for a child: its own path
 /// and the options that carry over (the replicas, exec following, root).
+#[inline(never)]
 fn setup_relaunch(opts: &Options, interp: &[u8], direct: bool) {
     let shimld = if direct { None } else { Some(rt::root::inside(interp)) };
     let r = &opts.replicas;
@@ -816,7 +832,8 @@ fn own_dynamic() -> *const Dyn {
 }
 
 /// shimld's own object, which stands in for the dynamic linker.
-fn self_object(base: usize, ehdr: *const Ehdr) -> Object {
+#[inline(never)]
+fn self_object(base: usize, ehdr: *const Ehdr) -> Box<Object> {
     // SAFETY: shimld is mapped; its header and program headers are in its
     // first segment.
     unsafe {
@@ -826,7 +843,7 @@ fn self_object(base: usize, ehdr: *const Ehdr) -> Object {
                 .to_vec();
         let phdr_addr = ehdr as usize + eh.e_phoff as usize;
         match Object::from_mapped(Kind::Rtld, search::RTLD_PATH.to_vec(), base, eh, phdrs, phdr_addr) {
-            Ok(o) => o,
+            Ok(o) => Box::new(o),
             Err(e) => {
                 eprint!("shimld: cannot read shimld's own headers: {}\n", e);
                 sys::exit_group(127)
@@ -839,7 +856,8 @@ fn self_object(base: usize, ehdr: *const Ehdr) -> Object {
 // 3. The program.
 
 /// Opens and maps the program named on the command line.
-fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
+#[inline(never)]
+fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Box<Object>, Error>) {
     let i = opts.prog_index;
     let arg = st.arg(i).unwrap_or(b"");
     // SAFETY: i < argc (options::parse checked it).
@@ -893,7 +911,7 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Object, Error>) {
                 real = map::fd_path(f.fd);
             }
             setid = f.mode & (sys::S_ISUID | sys::S_ISGID) != 0;
-            Object::map(Kind::Exec, name.clone(), &f).map_err(|e| map_error(&path, e))
+            Object::map(Kind::Exec, name.clone(), &f).map(Box::new).map_err(|e| map_error(&path, e))
         }
         Err(e) => Err(map_error(&path, e)),
     };
@@ -1018,7 +1036,8 @@ fn in_root_first(path: &[u8]) -> Vec<u8> {
 }
 
 /// Describes the program the kernel mapped (shimld started as PT_INTERP).
-fn mapped_program(st: &Stack) -> (Prog, Result<Object, Error>) {
+#[inline(never)]
+fn mapped_program(st: &Stack) -> (Prog, Result<Box<Object>, Error>) {
     let name = st.arg(0).unwrap_or(b"").to_vec();
     let execfn = st.aux(process::AT_EXECFN).unwrap_or(0) as *const u8;
     // SAFETY: AT_EXECFN points at the file name on the initial stack.
@@ -1048,7 +1067,7 @@ fn mapped_program(st: &Stack) -> (Prog, Result<Object, Error>) {
         .map(|mut o| {
             // The kernel's file: /proc/self/exe is the program here.
             o.stamp = sys::stat(b"/proc/self/exe").ok().map(|s| rt::map::Stamp::of(&s));
-            o
+            Box::new(o)
         })
         .map_err(|e| Error::load(&name, e));
     (prog, exe)
@@ -1056,7 +1075,7 @@ fn mapped_program(st: &Stack) -> (Prog, Result<Object, Error>) {
 
 /// Enters a static program as the kernel would have: its own headers in the
 /// auxiliary vector, no interpreter, no fini function, registers cleared.
-fn enter_static(mut st: Stack, opts: &Options, cmd: &process::CommandLine, prog: &Prog, exe: Object) -> ! {
+fn enter_static(mut st: Stack, opts: &Options, cmd: &process::CommandLine, prog: &Prog, exe: Box<Object>) -> ! {
     if opts.list {
         outprint!("\tstatically linked\n");
         sys::exit_group(0);
@@ -1069,7 +1088,7 @@ fn enter_static(mut st: Stack, opts: &Options, cmd: &process::CommandLine, prog:
     if !exe.is_code(entry) {
         loader::fail(&prog.name, &Error::load(&prog.path, "entry point lies outside the code segments"));
     }
-    make_stack_executable(core::iter::once(&exe), &st);
+    make_stack_executable(core::iter::once(&*exe), &st);
     // SAFETY: the program is mapped and the stack is as the kernel builds it.
     unsafe { jump(st.sp, entry, 0) }
 }
@@ -1091,6 +1110,7 @@ pub(crate) fn make_stack_executable<'a>(mut objs: impl Iterator<Item = &'a Objec
 // 4. The closure.
 
 /// The current directory (once: the process's, before the program runs).
+#[inline(never)]
 fn getcwd() -> Option<Vec<u8>> {
     static CWD: core::sync::atomic::AtomicPtr<Option<Vec<u8>>> =
         core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
@@ -1112,6 +1132,7 @@ fn proc_self_exe_dir() -> Option<Vec<u8>> {
 }
 
 /// `$PLATFORM`: the kernel's AT_PLATFORM.
+#[inline(never)]
 fn platform(st: &Stack) -> Vec<u8> {
     match st.aux(process::AT_PLATFORM) {
         // SAFETY: AT_PLATFORM points at a string on the initial stack.
@@ -1121,6 +1142,7 @@ fn platform(st: &Stack) -> Vec<u8> {
 }
 
 /// Maps a whole file read-only (the cache), or None.
+#[inline(never)]
 fn map_file(path: &[u8]) -> Option<&'static [u8]> {
     let fd = rt::root::open(path, sys::O_RDONLY).ok()?;
     let st = sys::fstat(fd).ok();
@@ -1136,6 +1158,7 @@ fn map_file(path: &[u8]) -> Option<&'static [u8]> {
 /// Loads LD_PRELOAD's and `--preload`'s objects, then /etc/ld.so.preload's,
 /// after the program and before its dependencies. A preload that cannot be
 /// loaded is reported and skipped, as ld.so does.
+#[inline(never)]
 fn load_preloads(c: &mut Closure<Box<Object>>, host: &mut RtHost, cfg: &Config, opts: &Options, prog: &Prog) {
     let file = map_file(b"/etc/ld.so.preload");
     let from_file = file.into_iter().flat_map(|f| {
@@ -1180,6 +1203,7 @@ fn closure_error(c: &Closure<Box<Object>>, e: closure::Error) -> Error {
 
 /// Prints the closure in ldd's format: the vDSO, then each object in load
 /// order with the name it was needed by and where it was found.
+#[inline(never)]
 fn list(c: &Closure<Box<Object>>, st: &Stack) {
     let mut l = rt::out::Line::new(1);
     use core::fmt::Write;
@@ -1222,9 +1246,10 @@ fn print_node(l: &mut rt::out::Line, n: &closure::Node<Box<Object>>) {
 // ---------------------------------------------------------------------------
 // 6. Objects, versions.
 
-fn build_loader(c: &mut Closure<Box<Object>>, prog: &Prog, opts: &Options) -> Loader {
+#[inline(never)]
+fn build_loader(c: &mut Closure<Box<Object>>, prog: &Prog, opts: &Options) -> Box<Loader> {
     let mut objs: Vec<Box<Object>> = Vec::new();
-    let mut ld = Loader::empty();
+    let mut ld = Box::new(Loader::empty());
     // Node index -> object index (missing nodes exist only when listing).
     let mut map = alloc::vec![usize::MAX; c.nodes.len()];
     let mut deps = Vec::new();
@@ -1260,6 +1285,7 @@ fn build_loader(c: &mut Closure<Box<Object>>, prog: &Prog, opts: &Options) -> Lo
 
 /// Maps the objects that were only viewed as the glibc core's but are not
 /// (a program's own `libc.so.6` that is no glibc, say): shimld loads them.
+#[inline(never)]
 fn map_views(ld: &mut Loader, core: &[bool], prog: &Prog) {
     let mut changed = false;
     for i in 0..ld.objs.len() {
@@ -1292,6 +1318,7 @@ fn map_views(ld: &mut Loader, core: &[bool], prog: &Prog) {
 }
 
 /// Makes views of the objects the closure only described.
+#[inline(never)]
 fn materialize(ld: &mut Loader, prog: &Prog) {
     let mut changed = false;
     for o in ld.objs.iter_mut() {
@@ -1311,6 +1338,7 @@ fn materialize(ld: &mut Loader, prog: &Prog) {
 /// their views show them, before ld.so, which would crash on what this
 /// rejects, relocates them. (A cached start-up has these very files from a
 /// start-up that checked them.)
+#[inline(never)]
 fn check_core(ld: &Loader, core: &[bool]) {
     for (i, o) in ld.objs.iter().enumerate() {
         if core.get(i) == Some(&true) && o.view {
@@ -1324,6 +1352,7 @@ fn check_core(ld: &Loader, core: &[bool]) {
 /// Checks that every version an object requires is defined by the object
 /// it requires it of. Like ld.so, reports every missing version, then exits
 /// with status 1. Returns whether it printed nothing.
+#[inline(never)]
 fn check_versions(ld: &Loader) -> bool {
     let mut missing = false;
     let mut clean = true;

@@ -154,6 +154,7 @@ pub fn rebase(bytes: &mut [u8], lay: &Layout, from: usize, to: usize) {
 /// Builds the stub for loading at `base`. Addresses in `spec` are absolute;
 /// the stub stores them relative to `base` (wrapping), which is what ld.so
 /// adds its load bias to.
+#[inline(never)]
 pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
     let rel = |addr: usize| addr.wrapping_sub(base) as u64;
     let mut b = Buf { bytes: Vec::with_capacity(4096) };

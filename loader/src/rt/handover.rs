@@ -122,6 +122,7 @@ fn round_up(x: usize, a: usize) -> usize {
 /// bottom, the program's block where glibc would put it as the only module.
 /// Returns the stub's TLS segment, module 1's distance below the thread
 /// pointer, and where the reserve for objects loaded later starts.
+#[inline(never)]
 fn tls_layout(ld: &mut Loader, core: &[bool]) -> Option<(stub::Tls, usize, usize)> {
     let exe_tls = ld.objs[0].tls;
     let mut align = exe_tls.map_or(1, |t| t.align).max(64);
@@ -171,6 +172,7 @@ fn tls_layout(ld: &mut Loader, core: &[bool]) -> Option<(stub::Tls, usize, usize
 
 /// Copies each TLS block's initial data into `dst` (the stub's image, or
 /// a thread's live module-1 block).
+#[inline(never)]
 fn fill_tls(objs: &loader::Objects, dst: *mut u8) {
     for o in objs.iter() {
         if let Some(t) = o.tls.filter(|t| t.modid == 1 && t.filesz > 0 && o.kind != Kind::Core) {
@@ -185,6 +187,7 @@ fn fill_tls(objs: &loader::Objects, dst: *mut u8) {
 /// variables defined in the core (with a COPY relocation each), and every
 /// definition in a non-core object that a core object's references would
 /// bind to natively (an interposer: a program's malloc, say).
+#[inline(never)]
 fn exports(ld: &Loader, core: &[bool]) -> (Exported, Vec<[u32; 2]>, Option<Facts>) {
     let mut x = Exported::default();
     let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
@@ -302,6 +305,7 @@ fn exports(ld: &Loader, core: &[bool]) -> (Exported, Vec<[u32; 2]>, Option<Facts
 
 /// The stub's exports, as `exports` found them, from the resolution
 /// cache's record of them (checked by `facts_hold`).
+#[inline(never)]
 fn exports_from_facts(ld: &Loader, core: &[bool], facts: &Facts) -> Exported {
     let mut x = Exported::default();
     let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
@@ -323,6 +327,7 @@ fn exports_from_facts(ld: &Loader, core: &[bool], facts: &Facts) -> Exported {
 
 /// Whether the cache's facts fit this closure: the core as `preflight`
 /// names it, copies the program has, interposers defined outside the core.
+#[inline(never)]
 fn facts_hold(ld: &Loader, facts: &Facts, core: &[bool]) -> bool {
     let exe = ld.main();
     facts.core == core
@@ -501,7 +506,7 @@ pub fn ldso_alone(exe: &Object, opts: &Options, secure: bool) -> bool {
 /// would have: the program (already mapped) is ld.so's main program, and
 /// ld.so loads, relocates and initialises everything. Never returns.
 pub fn enter_ldso_alone(
-    exe: Object,
+    exe: Box<Object>,
     me: (u64, &[elf::Phdr]),
     mut st: Stack,
     cmd: &process::CommandLine,
@@ -531,7 +536,7 @@ pub fn enter_ldso_alone(
     // program's entry back.
     st.set_program(exe.phdr_addr, exe.phdrs.len(), entry as *const () as usize);
     st.set_aux(process::AT_BASE, ldso.base);
-    crate::make_stack_executable(core::iter::once(&exe), &st);
+    crate::make_stack_executable(core::iter::once(&*exe), &st);
     let l_ld = exe.dynamic.map_or(0, |d| exe.addr(d.p_vaddr));
     let debug_slot = exe.d.debug_index.map(|i| l_ld + 16 * i + 8);
     let alone =
@@ -632,19 +637,25 @@ fn lookup_r_debug(base: usize) -> usize {
 /// names as its interpreter. A program whose interpreter is shimld (how
 /// shimld was started, when not as a command) gets glibc's. Returns the
 /// path and the mapped object.
-fn map_ldso(prog: &[u8], interp: Option<&[u8]>, me: Option<(u64, &[elf::Phdr])>, direct: bool) -> (Vec<u8>, Object) {
+fn map_ldso(
+    prog: &[u8],
+    interp: Option<&[u8]>,
+    me: Option<(u64, &[elf::Phdr])>,
+    direct: bool,
+) -> (Vec<u8>, Box<Object>) {
     try_map_ldso(interp, me, direct).unwrap_or_else(|e| loader::fail(prog, &e))
 }
 
 /// As `map_ldso`, with the error for the caller.
+#[inline(never)]
 fn try_map_ldso(
     interp: Option<&[u8]>,
     me: Option<(u64, &[elf::Phdr])>,
     direct: bool,
-) -> Result<(Vec<u8>, Object), Error> {
+) -> Result<(Vec<u8>, Box<Object>), Error> {
     let (interp, file) = try_open_ldso(interp, me, direct)?;
     match Object::map(Kind::Core, interp.clone(), &file) {
-        Ok(o) => Ok((interp, o)),
+        Ok(o) => Ok((interp, Box::new(o))),
         Err(e) => Err(Error::load(&interp, e.message())),
     }
 }
@@ -702,7 +713,7 @@ pub fn preflight(ld: &mut Loader, direct: bool) -> Option<Vec<bool>> {
     let (key, cache) = look_for_cache_swapped(ld, &core, &ldso, rtld);
     ld.bindcache = cache;
     ld.cache_looked = Some(key);
-    ld.ldso_early = Some((interp, Box::new(ldso), core.clone()));
+    ld.ldso_early = Some((interp, ldso, core.clone()));
     let facts = ld.bindcache.as_ref()?.facts()?;
     if !facts_hold(ld, facts, &core) {
         return None;
@@ -735,6 +746,7 @@ pub fn forget_preflight(ld: &mut Loader) {
 /// The resolution cache for the closure as relocation sees it after the
 /// handover, under its key: ld.so (`ldso`) in shimld's place (`rtld`), and
 /// shimld last.
+#[inline(never)]
 fn look_for_cache_swapped(
     ld: &Loader,
     core: &[bool],
@@ -754,7 +766,7 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     let rtld = ld.objs.iter().position(|o| o.kind == Kind::Rtld);
     // (ld.so takes shimld's place in step 4.)
     let (interp, ldso, early_core) = match ld.ldso_early.take() {
-        Some((interp, ldso, early)) => (interp, *ldso, Some(early)),
+        Some((interp, ldso, early)) => (interp, ldso, Some(early)),
         None => {
             let me = rtld.map(|r| identity(&ld.objs[r]));
             let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), me, direct);
@@ -871,7 +883,7 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
     let ldso_entry = ldso.entry;
     let idx = ld.objs[rtld].idx;
     let deps = core::mem::take(&mut ld.objs[rtld].deps);
-    let mut me = core::mem::replace(&mut ld.objs[rtld], Box::new(ldso));
+    let mut me = core::mem::replace(&mut ld.objs[rtld], ldso);
     ld.objs[rtld].idx = idx;
     ld.objs[rtld].deps = deps;
     me.idx = ld.objs.len();
@@ -1136,7 +1148,7 @@ extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
     let prog_phdr = s.prog_phdr;
     let prog_phnum = s.prog_phnum;
     ld.core = core;
-    let ld = loader::publish(core::mem::replace(&mut s.ld, Box::new(Loader::empty())));
+    let ld = loader::publish(s.ld);
     super::dl::relink(ld);
     // The program sees its own headers again.
     let main = ld.main();
