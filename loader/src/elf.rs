@@ -521,7 +521,7 @@ pub fn phdr_range(eh: &Ehdr) -> Result<(usize, usize), HeaderError> {
 pub fn phdrs_at(eh: &Ehdr, bytes: &[u8], base: usize) -> Result<PhdrList, HeaderError> {
     let (off, _) = phdr_range(eh)?;
     let rel = off.checked_sub(base).ok_or(HeaderError::PhdrsOutOfFile)?;
-    let mut list = PhdrList::default();
+    let mut list = PhdrList::with_capacity(eh.e_phnum as usize);
     for i in 0..eh.e_phnum as usize {
         let p: Phdr = read(bytes, rel + i * PHDR_SIZE).ok_or(HeaderError::PhdrsOutOfFile)?;
         list.push(p);

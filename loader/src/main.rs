@@ -898,12 +898,12 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Box<Object>, Error>
     let mut real = None;
     let mut setid = false;
     let opened = match fd {
-        Some((fd, head)) if !head.is_empty() => map::elf_file_read(fd, Some(&head)),
+        Some((fd, (head, n))) if n > 0 => map::elf_file_read(fd, Some(&head[..n])),
         Some((fd, _)) => map::elf_file(fd),
         None => map::open_elf(&path),
     };
     let exe = match opened {
-        Ok(f) => {
+        Ok(mut f) => {
             // (Inside a root, the file's own path is read back: the root's
             // links resolve within it. Elsewhere it is found from the path,
             // once shimld knows it needs it: see `main`.)
@@ -911,12 +911,17 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Box<Object>, Error>
                 real = map::fd_path(f.fd);
             }
             setid = f.mode & (sys::S_ISUID | sys::S_ISGID) != 0;
-            Object::map(Kind::Exec, name.clone(), &f).map(Box::new).map_err(|e| map_error(&path, e))
+            Object::map(Kind::Exec, name.clone(), &mut f).map(Box::new).map_err(|e| map_error(&path, e))
         }
         Err(e) => Err(map_error(&path, e)),
     };
     (Prog { name, path, execfn, real, inserted, setid }, exe)
 }
+
+/// A file's first bytes as `script_interpreter` read them (up to
+/// HEAD_READ), and how many there are: kept on the stack, where the
+/// page is touched already, rather than in a heap block of its own.
+type Head = ([u8; map::HEAD_READ], usize);
 
 /// The most scripts the kernel follows before the program that runs them
 /// (exec_binprm in fs/exec.c: a sixth fails with ELOOP; measured on 6.18).
@@ -930,7 +935,7 @@ const MAX_SCRIPT_DEPTH: usize = 5;
 fn script_interpreter(
     mut path: Vec<u8>,
     execfn: *const u8,
-) -> Result<(Vec<u8>, Vec<*const u8>, Option<(i32, Vec<u8>)>), Error> {
+) -> Result<(Vec<u8>, Vec<*const u8>, Option<(i32, Head)>), Error> {
     let leak = |b: &[u8]| -> *const u8 {
         let mut v = b.to_vec();
         v.push(0);
@@ -943,9 +948,9 @@ fn script_interpreter(
         let Ok(fd) = rt::root::open(&path, sys::O_RDONLY) else { return Ok((path, inserted, None)) };
         // (As much as the ELF headers take: the program's are read once.)
         let mut head = [0u8; map::HEAD_READ];
-        let Ok(n) = sys::pread_full(fd, &mut head, 0) else { return Ok((path, inserted, Some((fd, Vec::new())))) };
+        let Ok(n) = sys::pread_full(fd, &mut head, 0) else { return Ok((path, inserted, Some((fd, (head, 0))))) };
         if n < 2 || &head[..2] != b"#!" {
-            return Ok((path, inserted, Some((fd, head[..n].to_vec()))));
+            return Ok((path, inserted, Some((fd, (head, n)))));
         }
         // The kernel reads this much of the #! line.
         let n = n.min(256);
@@ -1293,8 +1298,8 @@ fn map_views(ld: &mut Loader, core: &[bool], prog: &Prog) {
             continue;
         }
         let old = &ld.objs[i];
-        let mapped =
-            map::open_elf(&old.path).and_then(|f| Object::map(old.kind, old.path.clone(), &f).map(|o| (o, f.stamp)));
+        let mapped = map::open_elf(&old.path)
+            .and_then(|mut f| Object::map(old.kind, old.path.clone(), &mut f).map(|o| (o, f.stamp)));
         let (mut o, stamp) = match mapped {
             Ok(x) => x,
             Err(e) => loader::fail(&prog.name, &map_error(&old.path, e)),

@@ -120,6 +120,24 @@ impl Heap {
             return head;
         }
         let size = block_size(layout);
+        // Else a larger free block, split: start-up frees much of what it
+        // allocates (file headers, temporary lists), and a block carved
+        // from those pages, already touched, costs no fresh page.
+        if align <= 1 << MIN_SHIFT {
+            if let Some(k) = (c + 1..CLASSES).find(|&k| !self.free[k].is_null()) {
+                let block = self.free[k];
+                // SAFETY: as above.
+                self.free[k] = unsafe { *(block as *mut *mut u8) };
+                // Blocks of list k hold at least its class size, a
+                // multiple of 16 larger than `size` (which list c's is not
+                // smaller than).
+                let rest = (1 << (k + MIN_SHIFT)) - size;
+                if rest >= 1 << MIN_SHIFT {
+                    self.free_small((block as usize + size) as *mut u8, rest);
+                }
+                return block;
+            }
+        }
         // Blocks are packed (aligned only as asked, at least to 16), so that
         // start-up touches as few fresh pages as it can.
         let align = align.max(1 << MIN_SHIFT);

@@ -506,7 +506,7 @@ pub fn ldso_alone(exe: &Object, opts: &Options, secure: bool) -> bool {
 /// would have: the program (already mapped) is ld.so's main program, and
 /// ld.so loads, relocates and initialises everything. Never returns.
 pub fn enter_ldso_alone(
-    exe: Box<Object>,
+    mut exe: Box<Object>,
     me: (u64, &[elf::Phdr]),
     mut st: Stack,
     cmd: &process::CommandLine,
@@ -539,10 +539,20 @@ pub fn enter_ldso_alone(
     crate::make_stack_executable(core::iter::once(&*exe), &st);
     let l_ld = exe.dynamic.map_or(0, |d| exe.addr(d.p_vaddr));
     let debug_slot = exe.d.debug_index.map(|i| l_ld + 16 * i + 8);
-    let alone =
-        Alone { entry: exe.entry, debug_slot, ldso_base: ldso.base, direct, base: exe.base, l_ld, path: exe.cpath };
+    let alone = Alone {
+        entry: exe.entry,
+        debug_slot,
+        ldso_base: ldso.base,
+        direct,
+        base: exe.base,
+        l_ld,
+        path: core::mem::take(&mut exe.cpath),
+    };
     // SAFETY: single-threaded; read once, by `continuation`.
     unsafe { ALONE = Some(Box::new(alone)) };
+    // (The object's blocks are the continuation's to reuse; the program
+    // stays mapped.)
+    drop(exe);
     super::timing::mark("handover");
     // SAFETY: ld.so and the program are mapped, and the stack describes the
     // program as the kernel would for its PT_INTERP.
@@ -653,8 +663,8 @@ fn try_map_ldso(
     me: Option<(u64, &[elf::Phdr])>,
     direct: bool,
 ) -> Result<(Vec<u8>, Box<Object>), Error> {
-    let (interp, file) = try_open_ldso(interp, me, direct)?;
-    match Object::map(Kind::Core, interp.clone(), &file) {
+    let (interp, mut file) = try_open_ldso(interp, me, direct)?;
+    match Object::map(Kind::Core, interp.clone(), &mut file) {
         Ok(o) => Ok((interp, Box::new(o))),
         Err(e) => Err(Error::load(&interp, e.message())),
     }

@@ -753,7 +753,7 @@ impl Host for RtHost {
         }
     }
 
-    fn load(&mut self, f: ElfFile, path: &[u8]) -> Result<(Box<Object>, Meta), OpenError> {
+    fn load(&mut self, mut f: ElfFile, path: &[u8]) -> Result<(Box<Object>, Meta), OpenError> {
         let file = path.rsplit(|&c| c == b'/').next().unwrap_or(path);
         let core = self.view_core && shimld::bind::CORE_SONAMES.contains(&file);
         let described = if core && self.describe_core && super::bindcache::worth(self.weight.0, self.weight.1) {
@@ -771,7 +771,7 @@ impl Host for RtHost {
         } else if core {
             Object::view(Kind::Lib, path.to_vec(), &f)
         } else {
-            Object::map(Kind::Lib, path.to_vec(), &f)
+            Object::map(Kind::Lib, path.to_vec(), &mut f)
         }
         .map_err(|e| OpenError::Bad(e.message()))?;
         if let Some(p) = root_file {

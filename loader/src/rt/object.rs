@@ -395,14 +395,17 @@ impl Object {
         self.image = Image::mapped(0, &[]);
     }
 
-    /// Maps an opened file.
-    pub fn map(kind: Kind, path: Vec<u8>, f: &ElfFile) -> Result<Object, MapError> {
+    /// Maps an opened file. The object takes the file's program headers
+    /// (a copy would be a heap block more; the caller has no more use for
+    /// them).
+    pub fn map(kind: Kind, path: Vec<u8>, f: &mut ElfFile) -> Result<Object, MapError> {
         let m: Mapping = map::map_segments(f)?;
         let phdr_addr = map::phdr_vaddr(&f.ehdr, &f.phdrs).map_or(0, |v| m.base.wrapping_add(v as usize));
         // SAFETY: map_segments mapped every PT_LOAD at base + p_vaddr, and
         // the mapping stays until the object is unloaded.
-        let mut o = unsafe { Object::from_mapped(kind, path, m.base, f.ehdr, f.phdrs.clone(), phdr_addr) }
-            .map_err(MapError::Bad)?;
+        let phdrs = core::mem::take(&mut f.phdrs);
+        let mut o =
+            unsafe { Object::from_mapped(kind, path, m.base, f.ehdr, phdrs, phdr_addr) }.map_err(MapError::Bad)?;
         o.owned = true;
         o.stamp = Some(f.stamp);
         o.map_start = m.start;
