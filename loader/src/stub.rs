@@ -85,32 +85,54 @@ pub struct Layout {
     pub nrela: usize,
 }
 
-struct Buf {
-    bytes: Vec<u8>,
+/// Where the stub's bytes go: a vector, or memory given to fill in place
+/// (which then must be zero, and is left as it is past what fits).
+enum Out<'a> {
+    Grow(Vec<u8>),
+    Fixed(&'a mut [u8]),
 }
 
-impl Buf {
+struct Buf<'a> {
+    out: Out<'a>,
+    /// Bytes written so far (also those that did not fit in `Fixed`).
+    len: usize,
+}
+
+impl Buf<'_> {
     fn align(&mut self, a: usize) -> usize {
-        let to = self.bytes.len().div_ceil(a) * a;
-        self.bytes.resize(to, 0);
+        let to = self.len.div_ceil(a) * a;
+        if let Out::Grow(v) = &mut self.out {
+            v.resize(to, 0);
+        }
+        self.len = to;
         to
     }
     fn put<T: elf::Pod>(&mut self, v: &T) -> usize {
-        let at = self.bytes.len();
         // SAFETY: T is plain old data; its bytes are read as they are.
         let b = unsafe { core::slice::from_raw_parts(v as *const T as *const u8, core::mem::size_of::<T>()) };
-        self.bytes.extend_from_slice(b);
-        at
+        self.put_bytes(b)
     }
     fn put_bytes(&mut self, b: &[u8]) -> usize {
-        let at = self.bytes.len();
-        self.bytes.extend_from_slice(b);
+        let at = self.len;
+        self.write(at, b);
+        self.len += b.len();
         at
     }
     fn patch<T: elf::Pod>(&mut self, at: usize, v: &T) {
         // SAFETY: as in put.
         let b = unsafe { core::slice::from_raw_parts(v as *const T as *const u8, core::mem::size_of::<T>()) };
-        self.bytes[at..at + b.len()].copy_from_slice(b);
+        self.write(at, b);
+    }
+    fn write(&mut self, at: usize, b: &[u8]) {
+        match &mut self.out {
+            Out::Grow(v) if at == v.len() => v.extend_from_slice(b),
+            Out::Grow(v) => v[at..at + b.len()].copy_from_slice(b),
+            Out::Fixed(m) => {
+                if let Some(d) = m.get_mut(at..at + b.len()) {
+                    d.copy_from_slice(b);
+                }
+            }
+        }
     }
 }
 
@@ -154,13 +176,29 @@ pub fn rebase(bytes: &mut [u8], lay: &Layout, from: usize, to: usize) {
 /// Builds the stub for loading at `base`. Addresses in `spec` are absolute;
 /// the stub stores them relative to `base` (wrapping), which is what ld.so
 /// adds its load bias to.
-#[inline(never)]
 pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
+    let mut b = Buf { out: Out::Grow(Vec::with_capacity(4096)), len: 0 };
+    let lay = write(spec, base, &mut b);
+    let Out::Grow(v) = b.out else { return (Vec::new(), lay) };
+    (v, lay)
+}
+
+/// As `build`, writing the stub where it will be loaded, at `base`: `out`
+/// (zero bytes). None if the stub, its TLS image included, needs more than
+/// `out` holds (what was written is then garbage).
+pub fn build_into(spec: &Spec, base: usize, out: &mut [u8]) -> Option<Layout> {
+    let room = out.len();
+    let mut b = Buf { out: Out::Fixed(out), len: 0 };
+    let lay = write(spec, base, &mut b);
+    (b.len <= room && lay.size <= room).then_some(lay)
+}
+
+#[inline(never)]
+fn write(spec: &Spec, base: usize, b: &mut Buf) -> Layout {
     let rel = |addr: usize| addr.wrapping_sub(base) as u64;
-    let mut b = Buf { bytes: Vec::with_capacity(4096) };
     let mut lay = Layout::default();
     b.put(&Ehdr::default());
-    lay.phdr = b.bytes.len();
+    lay.phdr = b.len;
     for _ in 0..PHNUM_MAX {
         b.put(&Phdr::default());
     }
@@ -274,7 +312,7 @@ pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
             r_addend: 0,
         });
     }
-    let rela_size = b.bytes.len() - rela_off;
+    let rela_size = b.len - rela_off;
     lay.rela = rela_off;
     lay.nrela = spec.copies.len();
 
@@ -314,7 +352,7 @@ pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
     for e in &dynv {
         b.put(e);
     }
-    let dyn_size = b.bytes.len() - dyn_off;
+    let dyn_size = b.len - dyn_off;
     lay.dynamic = dyn_off;
     lay.debug_index = debug_index;
 
@@ -322,7 +360,7 @@ pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
     let mut tls_phdr = None;
     if let Some(t) = &spec.tls {
         let align = t.align.max(1);
-        let at = b.bytes.len().div_ceil(align.max(64)) * align.max(64);
+        let at = b.len.div_ceil(align.max(64)) * align.max(64);
         lay.tls_image = at;
         tls_phdr = Some(Phdr {
             p_type: elf::PT_TLS,
@@ -336,7 +374,7 @@ pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
         });
     }
     let tls_end = spec.tls.as_ref().map_or(0, |t| lay.tls_image + t.filesz);
-    let size = b.bytes.len().max(tls_end).div_ceil(4096) * 4096;
+    let size = b.len.max(tls_end).div_ceil(4096) * 4096;
     lay.size = size;
 
     // Program headers and the ELF header, now that the sizes are known.
@@ -385,7 +423,7 @@ pub fn build(spec: &Spec, base: usize) -> (Vec<u8>, Layout) {
             ..Ehdr::default()
         },
     );
-    (b.bytes, lay)
+    lay
 }
 
 #[cfg(test)]
@@ -426,6 +464,15 @@ mod tests {
         let (mut moved, lay0) = build(&spec, 0x1234_5000);
         rebase(&mut moved, &lay0, 0x1234_5000, base);
         assert!(moved == bytes, "rebase differs from building in place");
+        // Written into zero memory: the same bytes, the rest untouched; and
+        // refused where the stub and its TLS image do not fit.
+        let mut room = alloc::vec![0u8; lay.size];
+        assert_eq!(build_into(&spec, base, &mut room).map(|l| l.size), Some(lay.size));
+        assert!(room[..bytes.len()] == bytes[..] && room[bytes.len()..].iter().all(|&x| x == 0));
+        let mut short = alloc::vec![0u8; lay.size - 1];
+        assert!(build_into(&spec, base, &mut short).is_none());
+        let mut tiny = alloc::vec![0u8; 64];
+        assert!(build_into(&spec, base, &mut tiny).is_none());
         // As loaded: the rest of the mapping is zero.
         let mut bytes = bytes;
         bytes.resize(lay.size, 0);

@@ -840,34 +840,16 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
         tls: tls.map(|(t, _, _)| t),
         exec_stack: ld.objs.iter().enumerate().any(|(i, o)| !core[i] && o.exec_stack),
     };
-    // Built once, for address 0, then moved to where its mapping lands.
-    let (mut bytes, layout) = stub::build(&spec, 0);
+    // Written in place, in shimld's zero-filled data (loader/data.ld), where
+    // it fits and needs no more than page alignment; else built once, for
+    // address 0, then moved to where its mapping lands.
     let align = spec.tls.as_ref().map_or(sys::PAGE, |t| t.align.max(sys::PAGE));
-    let mem = match stub_space(layout.size + align) {
-        Some(m) => m,
-        // SAFETY: a fresh private mapping for the stub, kept for the process.
-        None => match unsafe {
-            sys::mmap(
-                0,
-                layout.size + align,
-                sys::PROT_READ | sys::PROT_WRITE,
-                sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        } {
-            Ok(m) => m,
-            Err(e) => loader::fail(
-                &ld.prog,
-                &Error::Load { name: b"shimld".to_vec(), what: "cannot map the stub", errno: Some(e) },
-            ),
-        },
+    let in_place = if align == sys::PAGE { stub_space() } else { None }
+        .and_then(|m| stub::build_into(&spec, m.as_ptr() as usize, m).map(|l| (m.as_ptr() as usize, l)));
+    let (stub_base, layout) = match in_place {
+        Some(x) => x,
+        None => stub_mapped(&spec, align, &ld.prog),
     };
-    let stub_base = round_up(mem, align);
-    stub::rebase(&mut bytes, &layout, 0, stub_base);
-    // SAFETY: the mapping holds layout.size bytes from stub_base, and the bytes
-    // built are the stub's start (the rest, its TLS image, stays zero).
-    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), stub_base as *mut u8, bytes.len()) };
     if tls_off.is_some() {
         fill_tls(&ld.objs, (stub_base + layout.tls_image) as *mut u8);
     }
@@ -956,10 +938,43 @@ struct StubSpace([u8; STUB_SPACE]);
 #[link_section = ".bss.shimld_stub"]
 static mut STUB: StubSpace = StubSpace([0; STUB_SPACE]);
 
-/// `len` zero bytes for the stub, taken once from STUB, if they fit.
-fn stub_space(len: usize) -> Option<usize> {
+/// STUB's zero bytes, for the stub to be written into; once.
+fn stub_space() -> Option<&'static mut [u8]> {
     static TAKEN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-    (len <= STUB_SPACE && !TAKEN.swap(true, Ordering::AcqRel)).then_some(core::ptr::addr_of_mut!(STUB) as usize)
+    if TAKEN.swap(true, Ordering::AcqRel) {
+        return None;
+    }
+    // SAFETY: STUB is handed out once (TAKEN), and nothing else touches it.
+    Some(unsafe { &mut (*core::ptr::addr_of_mut!(STUB)).0 })
+}
+
+/// The stub in a mapping of its own, where it does not fit in STUB or
+/// needs more than page alignment (a TLS image's): built for address 0,
+/// then moved to where the mapping lands. Its base and layout.
+fn stub_mapped(spec: &stub::Spec, align: usize, prog: &[u8]) -> (usize, stub::Layout) {
+    let (mut bytes, layout) = stub::build(spec, 0);
+    // SAFETY: a fresh private mapping for the stub, kept for the process.
+    let mem = match unsafe {
+        sys::mmap(
+            0,
+            layout.size + align,
+            sys::PROT_READ | sys::PROT_WRITE,
+            sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    } {
+        Ok(m) => m,
+        Err(e) => {
+            loader::fail(prog, &Error::Load { name: b"shimld".to_vec(), what: "cannot map the stub", errno: Some(e) })
+        }
+    };
+    let stub_base = round_up(mem, align);
+    stub::rebase(&mut bytes, &layout, 0, stub_base);
+    // SAFETY: the mapping holds layout.size bytes from stub_base, and the
+    // bytes built are the stub's start (the rest, its TLS image, stays zero).
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), stub_base as *mut u8, bytes.len()) };
+    (stub_base, layout)
 }
 
 /// Where ld.so jumps once the core is ready (the stub's entry point), or
