@@ -843,7 +843,7 @@ fn self_object(base: usize, ehdr: *const Ehdr) -> Box<Object> {
                 .to_vec();
         let phdr_addr = ehdr as usize + eh.e_phoff as usize;
         match Object::from_mapped(Kind::Rtld, search::RTLD_PATH.to_vec(), base, eh, phdrs, phdr_addr) {
-            Ok(o) => Box::new(o),
+            Ok(o) => o,
             Err(e) => {
                 eprint!("shimld: cannot read shimld's own headers: {}\n", e);
                 sys::exit_group(127)
@@ -911,7 +911,7 @@ fn open_program(st: &Stack, opts: &Options) -> (Prog, Result<Box<Object>, Error>
                 real = map::fd_path(f.fd);
             }
             setid = f.mode & (sys::S_ISUID | sys::S_ISGID) != 0;
-            Object::map(Kind::Exec, name.clone(), &mut f).map(Box::new).map_err(|e| map_error(&path, e))
+            Object::map(Kind::Exec, name.clone(), &mut f).map_err(|e| map_error(&path, e))
         }
         Err(e) => Err(map_error(&path, e)),
     };
@@ -1072,7 +1072,7 @@ fn mapped_program(st: &Stack) -> (Prog, Result<Box<Object>, Error>) {
         .map(|mut o| {
             // The kernel's file: /proc/self/exe is the program here.
             o.stamp = sys::stat(b"/proc/self/exe").ok().map(|s| rt::map::Stamp::of(&s));
-            Box::new(o)
+            o
         })
         .map_err(|e| Error::load(&name, e));
     (prog, exe)
@@ -1311,7 +1311,7 @@ fn map_views(ld: &mut Loader, core: &[bool], prog: &Prog) {
         o.deps = old.deps.clone();
         o.file = old.file.clone();
         if let Some(slot) = ld.objs.get_mut(i) {
-            let mut old = core::mem::replace(slot, Box::new(o));
+            let mut old = core::mem::replace(slot, o);
             // SAFETY: the view is no longer referred to.
             unsafe { old.unmap() };
         }

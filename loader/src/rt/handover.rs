@@ -665,7 +665,7 @@ fn try_map_ldso(
 ) -> Result<(Vec<u8>, Box<Object>), Error> {
     let (interp, mut file) = try_open_ldso(interp, me, direct)?;
     match Object::map(Kind::Core, interp.clone(), &mut file) {
-        Ok(o) => Ok((interp, Box::new(o))),
+        Ok(o) => Ok((interp, o)),
         Err(e) => Err(Error::load(&interp, e.message())),
     }
 }

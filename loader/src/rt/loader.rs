@@ -793,7 +793,7 @@ impl Host for RtHost {
             o.map_end - o.map_start
         );
         let meta = o.meta();
-        Ok((Box::new(o), meta))
+        Ok((o, meta))
     }
 
     fn rtld(&mut self) -> Option<Box<Object>> {

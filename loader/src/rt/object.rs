@@ -1,6 +1,7 @@
 //! A loaded object: where it is mapped and what its dynamic section says.
 
 use super::map::{self, ElfFile, MapError, Mapping};
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use shimld::closure::Meta;
 use shimld::dynamic::{self, DynInfo};
@@ -100,7 +101,7 @@ pub struct Object {
     pub view: bool,
     /// Only described (`Object::describe`): nothing of the file is mapped,
     /// and its tables are not read until `materialize` or `rebase`.
-    pub described: Option<alloc::boxed::Box<Described>>,
+    pub described: Option<Box<Described>>,
     /// Set once its initialisers have run (or, for the executable, once
     /// they would have: libc runs those); its finalisers run only if set.
     pub init_called: core::sync::atomic::AtomicBool,
@@ -139,7 +140,7 @@ impl Object {
         ehdr: Ehdr,
         phdrs: Vec<Phdr>,
         phdr_addr: usize,
-    ) -> Result<Object, &'static str> {
+    ) -> Result<Box<Object>, &'static str> {
         let image = Image::mapped(base, &phdrs);
         Object::blank(kind, path, base, ehdr, phdrs, phdr_addr, image)?.with_headers()
     }
@@ -147,7 +148,7 @@ impl Object {
     /// A view of an opened file, for reading its tables without mapping its
     /// segments: for an object of the glibc core, which ld.so maps (see
     /// rt::handover). Its addresses mean nothing until `rebase`.
-    pub fn view(kind: Kind, path: Vec<u8>, f: &ElfFile) -> Result<Object, MapError> {
+    pub fn view(kind: Kind, path: Vec<u8>, f: &ElfFile) -> Result<Box<Object>, MapError> {
         VIEWS.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
         let size = f.size as usize;
         // SAFETY: a fresh private read-only mapping of the whole file, kept
@@ -182,7 +183,7 @@ impl Object {
     /// tables from there (`rebase`), or first from a view (`materialize`)
     /// where it needs them before the handover. None if anything is out of
     /// the ordinary (the caller then makes a view, which reports it).
-    pub fn describe(kind: Kind, path: Vec<u8>, f: &ElfFile) -> Option<Object> {
+    pub fn describe(kind: Kind, path: Vec<u8>, f: &ElfFile) -> Option<Box<Object>> {
         let read = |off: u64, len: usize| -> Option<Vec<u8>> {
             let mut b = alloc::vec![0u8; len];
             let n = super::sys::pread_full(f.fd, &mut b, off).ok()?;
@@ -280,7 +281,7 @@ impl Object {
         v.idx = self.idx;
         v.deps = core::mem::take(&mut self.deps);
         v.file = core::mem::take(&mut self.file);
-        *self = v;
+        *self = *v;
         Ok(())
     }
 
@@ -293,12 +294,15 @@ impl Object {
     }
 
     /// The object with its headers and tables read (see `blank`).
-    fn with_headers(mut self) -> Result<Object, &'static str> {
+    fn with_headers(mut self: Box<Self>) -> Result<Box<Object>, &'static str> {
         self.read_headers(None)?;
         Ok(self)
     }
 
-    /// An object of these headers, its tables not yet read.
+    /// An object of these headers, its tables not yet read (made in its
+    /// box: an object is large, and every copy of it on the way is stack
+    /// that start-up touches).
+    #[inline(never)]
     fn blank(
         kind: Kind,
         path: Vec<u8>,
@@ -307,11 +311,11 @@ impl Object {
         phdrs: Vec<Phdr>,
         phdr_addr: usize,
         image: Image<'static>,
-    ) -> Result<Object, &'static str> {
+    ) -> Result<Box<Object>, &'static str> {
         let span = map::check_loads(&phdrs, None).map_err(|e| e.message())?;
         let mut cpath = path.clone();
         cpath.push(0);
-        let o = Object {
+        let o = Box::new(Object {
             idx: 0,
             kind,
             file: path.clone(),
@@ -348,7 +352,7 @@ impl Object {
             stamp: None,
             view: false,
             described: None,
-        };
+        });
         Ok(o)
     }
 
@@ -398,7 +402,7 @@ impl Object {
     /// Maps an opened file. The object takes the file's program headers
     /// (a copy would be a heap block more; the caller has no more use for
     /// them).
-    pub fn map(kind: Kind, path: Vec<u8>, f: &mut ElfFile) -> Result<Object, MapError> {
+    pub fn map(kind: Kind, path: Vec<u8>, f: &mut ElfFile) -> Result<Box<Object>, MapError> {
         let m: Mapping = map::map_segments(f)?;
         let phdr_addr = map::phdr_vaddr(&f.ehdr, &f.phdrs).map_or(0, |v| m.base.wrapping_add(v as usize));
         // SAFETY: map_segments mapped every PT_LOAD at base + p_vaddr, and
