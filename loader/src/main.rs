@@ -439,6 +439,11 @@ fn command_line<'a>(direct: bool, opts: &Options, prog: &'a Prog) -> process::Co
 
 /// Stages 4 to 8 for a dynamic program that shimld loads (with or without
 /// the glibc core's handover).
+///
+/// This frame stays live until the program starts, so it holds little: the
+/// stages that build objects, the loader or the stub are `#[inline(never)]`
+/// and boxed, and their temporaries go with their own frames (each page of
+/// stack that start-up touches is a fresh page; see `boot`).
 #[inline(never)]
 fn load_and_run(
     st: Stack,
