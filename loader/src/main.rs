@@ -1303,13 +1303,13 @@ fn map_views(ld: &mut Loader, core: &[bool], prog: &Prog) {
             continue;
         }
         let old = &ld.objs[i];
-        let mapped = map::open_elf(&old.path)
-            .and_then(|mut f| Object::map(old.kind, old.path.clone(), &mut f).map(|o| (o, f.stamp)));
-        let (mut o, stamp) = match mapped {
-            Ok(x) => x,
+        let mapped = map::open_elf(&old.path).and_then(|mut f| Object::map(old.kind, old.path.clone(), &mut f));
+        let mut o = match mapped {
+            Ok(o) => o,
             Err(e) => loader::fail(&prog.name, &map_error(&old.path, e)),
         };
-        if old.stamp != Some(stamp) {
+        // (Object::map stamps the object with the file it mapped.)
+        if old.stamp != o.stamp {
             loader::fail(&prog.name, &Error::load(&old.path, "file changed while loading"));
         }
         o.idx = old.idx;

@@ -190,9 +190,12 @@ pub fn build_into(spec: &Spec, base: usize, out: &mut [u8]) -> Option<Layout> {
     let room = out.len();
     let mut b = Buf { out: Out::Fixed(out), len: 0 };
     let lay = write(spec, base, &mut b);
-    (b.len <= room && lay.size <= room).then_some(lay)
+    // (The layout's size covers every byte written, rounded up to pages.)
+    (lay.size <= room).then_some(lay)
 }
 
+/// Writes the stub for `base` into `b` (see `build`), and returns its
+/// layout.
 #[inline(never)]
 fn write(spec: &Spec, base: usize, b: &mut Buf) -> Layout {
     let rel = |addr: usize| addr.wrapping_sub(base) as u64;

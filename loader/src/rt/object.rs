@@ -405,9 +405,9 @@ impl Object {
     pub fn map(kind: Kind, path: Vec<u8>, f: &mut ElfFile) -> Result<Box<Object>, MapError> {
         let m: Mapping = map::map_segments(f)?;
         let phdr_addr = map::phdr_vaddr(&f.ehdr, &f.phdrs).map_or(0, |v| m.base.wrapping_add(v as usize));
+        let phdrs = core::mem::take(&mut f.phdrs);
         // SAFETY: map_segments mapped every PT_LOAD at base + p_vaddr, and
         // the mapping stays until the object is unloaded.
-        let phdrs = core::mem::take(&mut f.phdrs);
         let mut o =
             unsafe { Object::from_mapped(kind, path, m.base, f.ehdr, phdrs, phdr_addr) }.map_err(MapError::Bad)?;
         o.owned = true;
