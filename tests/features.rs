@@ -39,6 +39,7 @@ features!(
     malformed,
     relro_copy,
     ldso_alone,
+    cpuid,
 );
 
 /// Every folder of testprogs/ with a `cases` file has its test above.
@@ -138,5 +139,67 @@ fn a_missing_interpreter_is_not_needed() {
             &[("XDG_CACHE_HOME".into(), cache.display().to_string())],
         );
         assert_eq!((r.status, r.stdout.as_str()), (Some(0), "ran without its interpreter\n"), "{run}: {}", r.stderr);
+    }
+}
+
+/// testprogs/cpuid: shimld answers ld.so's CPUID instructions from memory
+/// (rt/cpuid.rs), on both ways into ld.so. The first start makes the plan
+/// and learns the answers, the next takes them from its file; a damaged
+/// file is made again; `--no-cache` leaves ld.so as it is. (The
+/// differential test above checks what glibc makes of the answers.)
+#[test]
+fn cpuid_answered_from_memory() {
+    let out = common::build_testprog("cpuid");
+    let cache = common::target_dir().join("test-cache").join("cpuid-plan");
+    let _ = std::fs::remove_dir_all(&cache);
+    let native = common::run_in(&out, &["./cpuid".to_string()], &[]);
+    assert_eq!(native.status, Some(0));
+    let run = |opts: &[&str], env: &[(&str, &str)]| -> common::Outcome {
+        let mut cmd = vec![common::shimld().display().to_string()];
+        cmd.extend(opts.iter().map(|a| a.to_string()));
+        cmd.push("./cpuid".into());
+        let mut e: Vec<(String, String)> =
+            vec![("SHIMLD_DEBUG".into(), "files".into()), ("XDG_CACHE_HOME".into(), cache.display().to_string())];
+        e.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let r = common::run_in(&out, &cmd, &e);
+        assert_eq!(r.status, Some(0), "{opts:?} {env:?}: {}", r.stderr);
+        assert_eq!(r.stdout, native.stdout, "{opts:?} {env:?}");
+        r
+    };
+    let kept = |r: &common::Outcome| -> Option<u64> {
+        let line = r.stderr.lines().find(|l| l.contains("CPUID instructions of ld.so answered from memory"))?;
+        let n = line.split_once('(').unwrap().1.split_whitespace().next().unwrap();
+        Some(n.parse().unwrap())
+    };
+    let written = |r: &common::Outcome| r.stderr.lines().any(|l| l.contains("cpuid: ") && l.ends_with(": written"));
+    let first = run(&[], &[]);
+    assert_eq!(kept(&first), Some(0), "{}", first.stderr);
+    assert!(written(&first), "{}", first.stderr);
+    let second = run(&[], &[]);
+    let n = kept(&second).unwrap_or_else(|| panic!("{}", second.stderr));
+    assert!(n > 0, "{}", second.stderr);
+    assert!(!written(&second), "nothing new to learn:\n{}", second.stderr);
+    // The full handover maps ld.so its own way.
+    let full = run(&["--bind-all"], &[]);
+    assert_eq!(kept(&full), Some(n), "{}", full.stderr);
+    assert!(full.stderr.contains("handover: stub at"), "{}", full.stderr);
+    // A damaged file is not used: the plan is made and learned again.
+    let plan = std::fs::read_dir(cache.join("shimld"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("cpuid-"))
+        .expect("a plan file");
+    let mut bytes = std::fs::read(&plan).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&plan, &bytes).unwrap();
+    let again = run(&[], &[]);
+    assert_eq!(kept(&again), Some(0), "{}", again.stderr);
+    assert!(written(&again), "{}", again.stderr);
+    assert_eq!(kept(&run(&[], &[])), Some(n));
+    // Off with the resolution cache.
+    for (opts, env) in [(&["--no-cache"][..], &[][..]), (&[][..], &[("SHIMLD_NO_CACHE", "1")][..])] {
+        let off = run(opts, env);
+        assert!(!off.stderr.contains("cpuid:"), "{opts:?} {env:?}: {}", off.stderr);
     }
 }

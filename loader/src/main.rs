@@ -417,7 +417,11 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     }
     rt::replica::configure(opts.replicas.clone());
     if rt::handover::ldso_alone(&exe, &opts, secure) {
-        rt::handover::enter_ldso_alone(exe, own_identity(ehdr), st, &cmd, &prog.name);
+        let cache_dir = match opts.no_cache {
+            true => None,
+            false => rt::bindcache::directory(st.getenv(b"XDG_CACHE_HOME"), st.getenv(b"HOME")),
+        };
+        rt::handover::enter_ldso_alone(exe, own_identity(ehdr), st, &cmd, &prog.name, cache_dir);
     }
     // The rest has frames of its own: the ld.so-alone path above is what
     // small programs take, and every page of stack it touches costs a

@@ -72,7 +72,7 @@ const MAX_BINDINGS: usize = 1 << 24;
 /// A 64-bit hash of `data` (not cryptographic: it names files and detects
 /// damage), 32 bytes at a time in four independent lanes, so that checking
 /// a large cache file costs little next to what the file saves.
-fn hash(data: &[u8]) -> u64 {
+pub(crate) fn hash(data: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let word = |c: &[u8]| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
     let mut lanes = [K ^ data.len() as u64, K.rotate_left(17), K.rotate_left(31), K.rotate_left(47)];

@@ -511,6 +511,7 @@ pub fn enter_ldso_alone(
     mut st: Stack,
     cmd: &process::CommandLine,
     prog: &[u8],
+    cache_dir: Option<Vec<u8>>,
 ) -> ! {
     let direct = cmd.direct;
     // ld.so's segments are all this path needs of it: no Object, whose
@@ -521,6 +522,7 @@ pub fn enter_ldso_alone(
         Err(e) => loader::fail(prog, &Error::load(&interp, e.message())),
     };
     let ldso_entry = ldso.base.wrapping_add(file.ehdr.e_entry as usize);
+    super::cpuid::prepare(cache_dir.as_deref(), &file.stamp, &file.phdrs, ldso.base, ldso.start);
     drop(file);
     super::timing::mark("map");
     debug!(
@@ -652,8 +654,9 @@ fn map_ldso(
     interp: Option<&[u8]>,
     me: Option<(u64, &[elf::Phdr])>,
     direct: bool,
+    cache_dir: Option<&[u8]>,
 ) -> (Vec<u8>, Box<Object>) {
-    try_map_ldso(interp, me, direct).unwrap_or_else(|e| loader::fail(prog, &e))
+    try_map_ldso(interp, me, direct, cache_dir).unwrap_or_else(|e| loader::fail(prog, &e))
 }
 
 /// As `map_ldso`, with the error for the caller.
@@ -662,10 +665,14 @@ fn try_map_ldso(
     interp: Option<&[u8]>,
     me: Option<(u64, &[elf::Phdr])>,
     direct: bool,
+    cache_dir: Option<&[u8]>,
 ) -> Result<(Vec<u8>, Box<Object>), Error> {
     let (interp, mut file) = try_open_ldso(interp, me, direct)?;
     match Object::map(Kind::Core, interp.clone(), &mut file) {
-        Ok(o) => Ok((interp, o)),
+        Ok(o) => {
+            super::cpuid::prepare(cache_dir, &file.stamp, &o.phdrs, o.base, o.map_start);
+            Ok((interp, o))
+        }
         Err(e) => Err(Error::load(&interp, e.message())),
     }
 }
@@ -719,7 +726,7 @@ pub fn preflight(ld: &mut Loader, direct: bool) -> Option<Vec<bool>> {
     // (An ld.so that cannot be mapped is reported where the handover needs
     // it, if it does: a closure whose libc.so.6 turns out to be no glibc's
     // never does.)
-    let (interp, ldso) = try_map_ldso(ld.main().interp.as_deref(), Some(me), direct).ok()?;
+    let (interp, ldso) = try_map_ldso(ld.main().interp.as_deref(), Some(me), direct, ld.cache_dir.as_deref()).ok()?;
     let (key, cache) = look_for_cache_swapped(ld, &core, &ldso, rtld);
     ld.bindcache = cache;
     ld.cache_looked = Some(key);
@@ -746,6 +753,7 @@ pub fn forget_preflight(ld: &mut Loader) {
     if let Some((_, mut ldso, _)) = ld.ldso_early.take() {
         // SAFETY: nothing refers to this mapping of ld.so.
         unsafe { ldso.unmap() };
+        super::cpuid::forget();
         ld.cache_looked = None;
         if let Some(c) = ld.bindcache.take() {
             c.close();
@@ -779,7 +787,7 @@ pub fn start(mut ld: Box<Loader>, core: Vec<bool>, mut st: Stack, cmd: &process:
         Some((interp, ldso, early)) => (interp, ldso, Some(early)),
         None => {
             let me = rtld.map(|r| identity(&ld.objs[r]));
-            let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), me, direct);
+            let (interp, ldso) = map_ldso(&ld.prog, ld.main().interp.as_deref(), me, direct, ld.cache_dir.as_deref());
             (interp, ldso, None)
         }
     };
@@ -1037,6 +1045,7 @@ struct RDebug {
 }
 
 extern "C" fn continuation(sp: *mut usize, dl_fini: usize) -> ! {
+    super::cpuid::finish();
     // SAFETY: set by `enter_ldso_alone`, read once here, on the one thread.
     if let Some(a) = unsafe { (*core::ptr::addr_of_mut!(ALONE)).take() } {
         alone_continue(*a, sp, dl_fini);

@@ -6,6 +6,7 @@
 pub mod alloc;
 pub mod append;
 pub mod bindcache;
+pub mod cpuid;
 pub mod debugger;
 pub mod dl;
 pub mod handover;

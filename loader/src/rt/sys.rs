@@ -67,6 +67,7 @@ const SYS_MUNMAP: usize = 11;
 const SYS_PREAD64: usize = 17;
 const SYS_MREMAP: usize = 25;
 const SYS_GETPID: usize = 39;
+const SYS_GETEUID: usize = 107;
 const SYS_EXIT: usize = 60;
 const SYS_MADVISE: usize = 28;
 const SYS_FSTAT: usize = 5;
@@ -426,6 +427,11 @@ pub fn monotonic_ns() -> u64 {
 pub fn getpid() -> i32 {
     // SAFETY: no memory is involved.
     unsafe { syscall1(SYS_GETPID, 0) as i32 }
+}
+
+pub fn geteuid() -> u32 {
+    // SAFETY: no memory is involved.
+    unsafe { syscall1(SYS_GETEUID, 0) as u32 }
 }
 
 /// Sets the calling thread's name (what `ps` and /proc/self/comm show).
