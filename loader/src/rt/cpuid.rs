@@ -185,7 +185,7 @@ struct State {
 
 static mut STATE: Option<alloc::boxed::Box<State>> = None;
 
-const MAGIC: &[u8; 8] = b"SHIMLDC1";
+const MAGIC: &[u8; 8] = b"SHIMLDC2";
 
 /// The machine as far as the answers depend on it (see the module doc).
 fn machine() -> ([u32; 6], u64) {
@@ -209,9 +209,11 @@ fn ignores_subleaf(leaf: u32) -> bool {
         || matches!(leaf, 0x8000_0000..=0x8000_0008 | 0x8000_000a | 0x8000_0019 | 0x8000_001a | 0x8000_001e)
 }
 
-/// The plan file for ld.so's `stamp`.
+/// The plan file for ld.so's `stamp` (and this format: builds of shimld
+/// with another keep theirs apart).
 fn file_for(dir: &[u8], stamp: &Stamp) -> Vec<u8> {
     let mut key = Vec::with_capacity(64);
+    key.extend_from_slice(MAGIC);
     for x in [stamp.dev, stamp.ino, stamp.size, stamp.mtime[0], stamp.mtime[1], stamp.ctime[0], stamp.ctime[1]] {
         key.extend_from_slice(&x.to_le_bytes());
     }
