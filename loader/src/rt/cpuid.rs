@@ -541,16 +541,24 @@ pub fn prepare(dir: Option<&[u8]>, stamp: &Stamp, phdrs: &[elf::Phdr], base: usi
             debug!(cat::FILES, "cpuid: {}: kept for another processor or kernel, learned again", B(&path));
             (Plan { answers: Vec::new(), check: now, ..p }, Vec::new())
         }
-        None => match make_plan(base, phdrs, rel) {
-            // (Written now, answers to come: a program that never reaches
-            // its entry point does not make the plan again each time.)
-            Some(sites) => {
+        // A plan is made only where it can be kept: making it costs a few
+        // milliseconds. (Written now, answers to come: a program that never
+        // reaches its entry point does not make it again each time.)
+        None => match create(&path).and_then(|p| match make_plan(base, phdrs, rel) {
+            Some(sites) => Some((p, sites)),
+            None => {
+                sys::close(p.fd);
+                let _ = sys::unlink(&p.tmp);
+                None
+            }
+        }) {
+            Some((pending, sites)) => {
                 let plan = Plan { page: rel, sites, answers: Vec::new(), check: now };
-                write(&path, &encode(&plan, stamp));
+                commit(pending, &path, &encode(&plan, stamp));
                 (plan, Vec::new())
             }
             None => {
-                debug!(cat::FILES, "cpuid: ld.so's code could not be decoded: its CPUID instructions run as they are");
+                debug!(cat::FILES, "cpuid: no plan of ld.so's code: its CPUID instructions run as they are");
                 // SAFETY: the page `claim` mapped, unused.
                 let _ = unsafe { sys::munmap(page, 4096) };
                 return;
@@ -715,23 +723,45 @@ pub fn finish() {
     write(&s.file, &encode(&plan, &s.stamp));
 }
 
-fn write(path: &[u8], data: &[u8]) {
+/// A plan file being written: a temporary file beside it, renamed over
+/// it when complete.
+struct Pending {
+    fd: i32,
+    tmp: Vec<u8>,
+}
+
+/// Starts writing plan file `path` (None, traced, where it cannot be).
+fn create(path: &[u8]) -> Option<Pending> {
     // The directories down to the file's (~/.cache may not exist yet).
     for (i, _) in path.iter().enumerate().skip(1).filter(|&(_, &c)| c == b'/') {
         let _ = sys::mkdir(&path[..i], 0o700);
     }
     let mut tmp = path.to_vec();
     tmp.extend_from_slice(alloc::format!(".{}.tmp", sys::getpid()).as_bytes());
-    let written = sys::open(&tmp, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_CLOEXEC, 0o644).and_then(|fd| {
-        let r = sys::write_all(fd, data);
-        sys::close(fd);
-        r
-    });
-    match written.and_then(|_| sys::rename(&tmp, path)) {
+    match sys::open(&tmp, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_CLOEXEC, 0o600) {
+        Ok(fd) => Some(Pending { fd, tmp }),
+        Err(e) => {
+            debug!(cat::FILES, "cpuid: {}: cannot write: {}", B(path), e.text());
+            None
+        }
+    }
+}
+
+/// Completes `create`: the file holds `data`.
+fn commit(p: Pending, path: &[u8], data: &[u8]) {
+    let written = sys::write_all(p.fd, data);
+    sys::close(p.fd);
+    match written.and_then(|_| sys::rename(&p.tmp, path)) {
         Ok(()) => debug!(cat::FILES, "cpuid: {}: written", B(path)),
         Err(e) => {
-            let _ = sys::unlink(&tmp);
+            let _ = sys::unlink(&p.tmp);
             debug!(cat::FILES, "cpuid: {}: cannot write: {}", B(path), e.text());
         }
+    }
+}
+
+fn write(path: &[u8], data: &[u8]) {
+    if let Some(p) = create(path) {
+        commit(p, path, data);
     }
 }
