@@ -477,7 +477,10 @@ fn make_plan(base: usize, phdrs: &[elf::Phdr], page: i64) -> Option<Vec<Site>> {
         let first = before.first().map_or(at, |j| j.ip());
         let end = after.last().map_or(at + i.len() as u64, |j| j.ip() + j.len() as u64);
         let len = (end - first) as usize;
-        if len > MAX_WINDOW {
+        // (Nor across another site's patched bytes.)
+        let overlaps =
+            sites.iter().any(|s: &Site| first - NOMINAL < s.at + s.orig.len() as u64 && s.at < end - NOMINAL);
+        if len > MAX_WINDOW || overlaps {
             continue;
         }
         let slot = sites.len();
