@@ -17,7 +17,8 @@ pub struct Options {
     /// LD_PRELOAD's entries, then `--preload`'s, in ld.so's order.
     pub preload: Vec<(&'static [u8], &'static str)>,
     pub inhibit_cache: bool,
-    /// `--no-cache` or SHIMLD_NO_CACHE: no resolution cache.
+    /// `--no-cache` or SHIMLD_NO_CACHE: no resolution cache (nor CPUID
+    /// answers, rt::cpuid).
     pub no_cache: bool,
     /// `--bind-all` or SHIMLD_BIND_ALL: shimld relocates the program even
     /// when its ld.so could run it alone (see handover::ldso_alone).
@@ -72,7 +73,8 @@ what happened. shimld can also be a program's PT_INTERP.
   --preload LIST        preload objects named in LIST
   --argv0 STRING        set argv[0] to STRING before running
   --no-cache            do not use or write the resolution cache (the
-                        bindings of earlier runs of the same closure, in
+                        bindings of earlier runs of the same closure, and
+                        the answers to ld.so's CPUID instructions, in
                         $XDG_CACHE_HOME/shimld)
   --bind-all            bind the program's references even when it needs only
                         glibc's own libraries and imports nothing shimld
