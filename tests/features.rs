@@ -145,7 +145,8 @@ fn a_missing_interpreter_is_not_needed() {
 /// testprogs/cpuid: shimld answers ld.so's CPUID instructions from memory
 /// (rt/cpuid.rs), on both ways into ld.so. The first start makes the plan
 /// and learns the answers, the next takes them from its file; a damaged
-/// file is made again; `--no-cache` leaves ld.so as it is. (The
+/// file, or one that others may write, is made again; `--no-cache` leaves
+/// ld.so as it is. (The
 /// differential test above checks what glibc makes of the answers.)
 #[test]
 fn cpuid_answered_from_memory() {
@@ -196,6 +197,13 @@ fn cpuid_answered_from_memory() {
     let again = run(&[], &[]);
     assert_eq!(kept(&again), Some(0), "{}", again.stderr);
     assert!(written(&again), "{}", again.stderr);
+    assert_eq!(kept(&run(&[], &[])), Some(n));
+    // Nor one that others may write (its stubs become code).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plan, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let shared = run(&[], &[]);
+    assert_eq!(kept(&shared), Some(0), "{}", shared.stderr);
+    assert_eq!(std::fs::metadata(&plan).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(kept(&run(&[], &[])), Some(n));
     // Off with the resolution cache.
     for (opts, env) in [(&["--no-cache"][..], &[][..]), (&[][..], &[("SHIMLD_NO_CACHE", "1")][..])] {

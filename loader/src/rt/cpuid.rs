@@ -76,6 +76,13 @@ static mut TABLE: Table =
 /// (zero-extended), every other register kept. An answer not in `TABLE`
 /// comes from the instruction itself and, until the table is frozen, is
 /// appended to it.
+///
+/// # Safety
+///
+/// Not a Rust function: only a stub calls it, with 48 bytes of stack free
+/// below the return address (the stub steps past the red zone first), and
+/// while the table is unfrozen only on the one thread ld.so's start-up
+/// runs on.
 #[unsafe(naked)]
 unsafe extern "C" fn emulate() {
     core::arch::naked_asm!(
@@ -568,7 +575,7 @@ pub fn prepare(dir: Option<&[u8]>, stamp: &Stamp, phdrs: &[elf::Phdr], base: usi
             }
         },
     };
-    if plan.sites.is_empty() || !apply(&plan.sites, base, start, page) {
+    if plan.sites.is_empty() || !apply(&plan.sites, base, &text(base, phdrs), page) {
         debug!(cat::FILES, "cpuid: ld.so's CPUID instructions run as they are");
         // SAFETY: the page `claim` mapped, unused.
         let _ = unsafe { sys::munmap(page, 4096) };
@@ -622,15 +629,15 @@ fn claim(start: usize) -> Option<usize> {
     Some(page)
 }
 
-/// Writes the stubs on the stub page (`claim`) and patches the sites.
-/// False (and ld.so's code unchanged) if the bytes there differ.
-fn apply(sites: &[Site], base: usize, start: usize, page: usize) -> bool {
-    // SAFETY: reads ld.so's mapped code: each site was found in an
-    // executable segment of this same file (the plan is kept by the
-    // file's identity), and is checked again here before any write.
+/// Writes the stubs on the stub page (`claim`) and patches the sites of
+/// ld.so (its executable segments `text`). False (and ld.so's code
+/// unchanged) if a site lies outside them or its bytes differ.
+fn apply(sites: &[Site], base: usize, text: &[(u64, &[u8])], page: usize) -> bool {
     let same = sites.iter().all(|s| {
-        let at = base.wrapping_add(s.at as usize);
-        at >= start && unsafe { core::slice::from_raw_parts(at as *const u8, s.orig.len()) } == &s.orig[..]
+        let end = s.at.saturating_add(s.orig.len() as u64);
+        text.iter().any(|&(v, b)| {
+            s.at >= v && end <= v + b.len() as u64 && b[(s.at - v) as usize..][..s.orig.len()] == s.orig[..]
+        })
     });
     if !same || sites.len() > MAX_SITES {
         return false;
@@ -690,9 +697,9 @@ const MAX_FILE: usize = 136 + MAX_SITES * (10 + MAX_WINDOW + SLOT) + CAP * 28;
 
 /// Undoes `prepare` for an ld.so that is unmapped unused.
 pub fn forget() {
-    // SAFETY: single-threaded start-up; ld.so never ran, so nothing uses
-    // the stub page.
+    // SAFETY: single-threaded start-up: STATE is taken once.
     if let Some(s) = unsafe { (*core::ptr::addr_of_mut!(STATE)).take() } {
+        // SAFETY: ld.so never ran and is unmapped: nothing uses the page.
         let _ = unsafe { sys::munmap(s.page, 4096) };
     }
 }
