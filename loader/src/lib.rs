@@ -13,6 +13,7 @@ pub mod bind;
 pub mod cache;
 pub mod closure;
 pub mod cpu;
+pub mod cpuid_sites;
 pub mod dynamic;
 pub mod elf;
 pub mod image;

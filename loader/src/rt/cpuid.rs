@@ -16,13 +16,10 @@
 //!   was made) and jumps back. Only CPUID's own registers change, as with
 //!   the instruction itself (and the flags, which the compiler never keeps
 //!   live across an `asm` statement on x86).
-//! - A site is patched only where that is safe: the instructions around
-//!   the CPUID that the jump overwrites (those after it, or else those
-//!   before it) fall through (no branch, call or return), no branch in
-//!   ld.so's code lands inside the patched bytes (direct branches and
-//!   calls, and the entries of its jump tables; a site within 4 KiB of a
-//!   table that cannot be read is left alone) and the bytes are still those
-//!   the plan was made from.
+//! - A site is patched only where that is safe (shimld::cpuid_sites: the
+//!   instructions the jump overwrites fall through, and no branch, call or
+//!   jump-table entry of ld.so's code lands inside them), and only while
+//!   its bytes are still those the plan was made from.
 //! - The plan is made once for each ld.so file (by its identity), when
 //!   there is none; the answers are those ld.so asked for, learned at the
 //!   first start (CPUID executed and kept) and written once ld.so is done.
@@ -145,27 +142,7 @@ unsafe extern "C" fn emulate() {
     )
 }
 
-/// A stub's size: its place on the stub page is 64 bytes per site.
-const SLOT: usize = 64;
-/// Where on the stub page the address of `emulate` is kept.
-const EMULATE_AT: usize = 4096 - 8;
-/// The most sites a plan patches (one stub page).
-const MAX_SITES: usize = EMULATE_AT / SLOT;
-/// A window's most bytes (the CPUID and the instructions the jump
-/// overwrites).
-const MAX_WINDOW: usize = 16;
-/// The trailing `jmp rel32` back.
-const JMP: usize = 5;
-
-/// A patched CPUID instruction.
-struct Site {
-    /// Its link-time address in ld.so.
-    at: u64,
-    /// The bytes the jump overwrites, as they were.
-    orig: Vec<u8>,
-    /// The stub, for its place on the page.
-    stub: Vec<u8>,
-}
+use shimld::cpuid_sites::{Site, EMULATE_AT, MAX_SITES, MAX_WINDOW, SLOT};
 
 /// What is kept for one ld.so file on one machine.
 struct Plan {
@@ -347,183 +324,28 @@ fn text(base: usize, phdrs: &[elf::Phdr]) -> Vec<(u64, &'static [u8])> {
         .collect()
 }
 
-/// Finds ld.so's CPUID instructions that can be patched safely (see the
-/// module doc) and makes their stubs, for a stub page `page` bytes from
-/// ld.so's link-time address 0.
+/// The plan of ld.so's CPUID instructions (see shimld::cpuid_sites), for
+/// the ld.so mapped at `base`, with the stub page `page` bytes from its
+/// link-time address 0.
 fn make_plan(base: usize, phdrs: &[elf::Phdr], page: i64) -> Option<Vec<Site>> {
-    use iced_x86::{
-        BlockEncoder, BlockEncoderOptions, Code, Decoder, DecoderOptions, FlowControl, InstructionBlock, Register,
-    };
     // iced-x86's tables are relocated only now (see loader/data.ld).
     crate::relocate_lazy();
-    // Addresses as if ld.so were at NOMINAL: stubs and sites keep their
-    // distance wherever ld.so is.
-    const NOMINAL: u64 = 0x4000_0000_0000;
-    let segments = text(base, phdrs);
-    let mut all = Vec::new();
-    for (vaddr, bytes) in &segments {
-        let mut d = Decoder::with_ip(64, bytes, NOMINAL + vaddr, DecoderOptions::NONE);
-        while d.can_decode() {
-            let i = d.decode();
-            if i.is_invalid() {
-                return None;
-            }
-            all.push(i);
-        }
-    }
-    // Where direct branches and calls land.
-    let mut targets: Vec<u64> = all
-        .iter()
-        .filter(|i| {
-            matches!(
-                i.flow_control(),
-                FlowControl::ConditionalBranch | FlowControl::UnconditionalBranch | FlowControl::Call
-            )
-        })
-        .map(|i| i.near_branch_target())
-        .filter(|&t| t != 0)
-        .collect();
-    targets.sort_unstable();
-    // Jump tables, as position-independent code has them: `movsxd r,
-    // [B + I*4]` reads a 32-bit offset from a table whose address an
-    // earlier RIP-relative `lea B` took. The words from there are taken for
-    // entries while their targets fall in the code (perhaps more than the
-    // table holds: more sites refused, none wrongly patched). A table
-    // whose address is not found refuses every site within 4 KiB.
-    let data: Vec<(u64, &'static [u8])> = phdrs
-        .iter()
-        .filter(|p| p.p_type == elf::PT_LOAD && p.p_filesz > 0)
-        .map(|p| {
-            // SAFETY: the segment is mapped readable at base + p_vaddr for
-            // its file size (map_segments checked it).
-            let b = unsafe {
-                core::slice::from_raw_parts(base.wrapping_add(p.p_vaddr as usize) as *const u8, p.p_filesz as usize)
-            };
-            (NOMINAL + p.p_vaddr, b)
-        })
-        .collect();
-    let in_code = |x: u64| segments.iter().any(|(v, b)| x >= NOMINAL + v && x < NOMINAL + v + b.len() as u64);
-    let mut unresolved: Vec<u64> = Vec::new();
-    for (k, i) in all.iter().enumerate() {
-        // (A jump through a table of addresses: its entries are not read.)
-        if i.flow_control() == FlowControl::IndirectBranch && i.memory_index() != Register::None {
-            unresolved.push(i.ip());
-            continue;
-        }
-        if i.code() != Code::Movsxd_r64_rm32 || i.memory_index_scale() != 4 || i.memory_base() == Register::None {
-            continue;
-        }
-        let b = i.memory_base();
-        let lea = all[k.saturating_sub(64)..k]
+    let segments = |exec: bool| -> Vec<(u64, &'static [u8])> {
+        phdrs
             .iter()
-            .rev()
-            .find(|j| j.code() == Code::Lea_r64_m && j.op0_register() == b && j.is_ip_rel_memory_operand());
-        let Some(t) = lea.map(|j| j.ip_rel_memory_address()) else {
-            unresolved.push(i.ip());
-            continue;
-        };
-        let Some((v, bytes)) = data.iter().find(|(v, b)| t >= *v && t < *v + b.len() as u64) else {
-            unresolved.push(i.ip());
-            continue;
-        };
-        for w in bytes[(t - v) as usize..].chunks_exact(4).take(MAX_TABLE) {
-            let x = t.wrapping_add(i32::from_le_bytes([w[0], w[1], w[2], w[3]]) as i64 as u64);
-            if !in_code(x) {
-                break;
-            }
-            targets.push(x);
-        }
-    }
-    targets.sort_unstable();
-    let is_target = |x: u64| targets.binary_search(&x).is_ok();
-    let plain = |j: &iced_x86::Instruction| j.flow_control() == FlowControl::Next && j.code() != Code::Cpuid;
-    let mut sites = Vec::new();
-    for (k, i) in all.iter().enumerate() {
-        if i.code() != Code::Cpuid || sites.len() >= MAX_SITES {
-            continue;
-        }
-        let at = i.ip();
-        if unresolved.iter().any(|&x| x.abs_diff(at) < 4096) {
-            continue;
-        }
-        // The CPUID and the instructions after it, to five bytes or more;
-        // or else those before it. None of them a branch target but the
-        // first.
-        let mut window = None;
-        let mut after = Vec::new();
-        let mut len = i.len();
-        for j in &all[k + 1..] {
-            if len >= 5 || !plain(j) || is_target(j.ip()) {
-                break;
-            }
-            after.push(*j);
-            len += j.len();
-        }
-        if len >= 5 {
-            window = Some((Vec::new(), after));
-        } else if !is_target(at) {
-            let mut before = Vec::new();
-            let mut len = i.len();
-            let mut first = at;
-            for j in all[..k].iter().rev() {
-                if len >= 5 || !plain(j) || j.ip() + j.len() as u64 != first {
-                    break;
-                }
-                before.insert(0, *j);
-                len += j.len();
-                first = j.ip();
-                if len < 5 && is_target(first) {
-                    break;
-                }
-            }
-            if len >= 5 {
-                window = Some((before, Vec::new()));
-            }
-        }
-        let Some((before, after)) = window else { continue };
-        let first = before.first().map_or(at, |j| j.ip());
-        let end = after.last().map_or(at + i.len() as u64, |j| j.ip() + j.len() as u64);
-        let len = (end - first) as usize;
-        // (Nor across another site's patched bytes.)
-        let overlaps =
-            sites.iter().any(|s: &Site| first - NOMINAL < s.at + s.orig.len() as u64 && s.at < end - NOMINAL);
-        if len > MAX_WINDOW || overlaps {
-            continue;
-        }
-        let slot = sites.len();
-        let stub_at = (NOMINAL as i64 + page) as u64 + (slot * SLOT) as u64;
-        let emulate_at = (NOMINAL as i64 + page) as u64 + EMULATE_AT as u64;
-        let mut stub = Vec::with_capacity(SLOT);
-        let encode = |list: &[iced_x86::Instruction], rip: u64| -> Option<Vec<u8>> {
-            if list.is_empty() {
-                return Some(Vec::new());
-            }
-            let r = BlockEncoder::encode(64, InstructionBlock::new(list, rip), BlockEncoderOptions::NONE).ok()?;
-            Some(r.code_buffer)
-        };
-        stub.extend_from_slice(&encode(&before, stub_at)?);
-        let call_next = stub_at + stub.len() as u64 + 11;
-        stub.extend_from_slice(&[0x48, 0x8d, 0x64, 0x24, 0x80, 0xff, 0x15]);
-        stub.extend_from_slice(&(emulate_at.wrapping_sub(call_next) as i32).to_le_bytes());
-        stub.extend_from_slice(&[0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0]);
-        stub.extend_from_slice(&encode(&after, stub_at + stub.len() as u64)?);
-        let jmp_next = stub_at + stub.len() as u64 + JMP as u64;
-        let rel = end.wrapping_sub(jmp_next) as i64;
-        if stub.len() + JMP > SLOT || rel != rel as i32 as i64 {
-            continue;
-        }
-        stub.push(0xe9);
-        stub.extend_from_slice(&(rel as i32).to_le_bytes());
-        let off = first - NOMINAL;
-        let (v, bytes) = segments.iter().find(|(v, b)| off >= *v && off + len as u64 <= *v + b.len() as u64)?;
-        let from = (off - v) as usize;
-        sites.push(Site { at: off, orig: bytes[from..from + len].to_vec(), stub });
-    }
-    Some(sites)
+            .filter(|p| p.p_type == elf::PT_LOAD && p.p_filesz > 0 && (!exec || p.p_flags & elf::PF_X != 0))
+            .map(|p| {
+                // SAFETY: the segment is mapped readable at base + p_vaddr
+                // for its file size (map_segments checked it).
+                let b = unsafe {
+                    core::slice::from_raw_parts(base.wrapping_add(p.p_vaddr as usize) as *const u8, p.p_filesz as usize)
+                };
+                (p.p_vaddr, b)
+            })
+            .collect()
+    };
+    shimld::cpuid_sites::plan(&segments(true), &segments(false), page)
 }
-
-/// The most entries a jump table is taken to have.
-const MAX_TABLE: usize = 1024;
 
 /// Patches the CPUID instructions of the ld.so just mapped at `base` (its
 /// mapping starting at `start`) from the file of identity `stamp` with
