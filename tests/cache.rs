@@ -265,16 +265,25 @@ fn bind_now_after_a_lazy_start_uses_its_entry() {
 /// `extra` options); returns the run and how many PLT entries lazy binding
 /// bound (SHIMLD_DEBUG=reloc).
 fn plt_run(f: &Fixture, extra: &[&str], args: &[&str]) -> (Run, usize) {
+    let (run, lazy, _) = plt_run_found(f, extra, args);
+    (run, lazy)
+}
+
+/// As `plt_run`, with how many of the lazy bindings were of an IFUNC whose
+/// definition start-up had found (no lookup at the first call).
+fn plt_run_found(f: &Fixture, extra: &[&str], args: &[&str]) -> (Run, usize, usize) {
     let out = run_under_shimld(f, "./cache-plt", extra, args, "statistics,reloc", &[]);
     let lazy = out.stderr.lines().filter(|l| l.contains("lazy binding in ")).count();
-    (Run::of(out), lazy)
+    let found = out.stderr.lines().filter(|l| l.contains("lazy binding in ") && l.contains("start-up found")).count();
+    (Run::of(out), lazy, found)
 }
 
 #[test]
 fn lazy_plt_entries_are_bound_from_the_cache() {
     // With the cache, the program's PLT entries are bound at start-up where
     // the binding is known; only libc's strlen, an IFUNC, goes through lazy
-    // binding at its first call. A function no library defines stays lazy:
+    // binding at its first call (which runs its resolver, the definition
+    // known from start-up). A function no library defines stays lazy:
     // harmless until called, then the same error as natively. The entry
     // records it too, so cached start-ups look nothing up and never
     // rewrite the file.
@@ -290,17 +299,21 @@ fn lazy_plt_entries_are_bound_from_the_cache() {
     assert_eq!(files.len(), 1);
     let written = std::fs::read(&files[0]).unwrap();
     for _ in 0..2 {
-        let (again, lazy) = plt_run(&f, &[], &[]);
+        let (again, lazy, found) = plt_run_found(&f, &[], &[]);
         assert_eq!((again.out.status, &again.out.stdout), (Some(0), &want.stdout), "{}", again.out.stderr);
         assert_eq!(again.lookups, 0, "{}", again.out.stderr);
         assert_eq!(again.cached, first.lookups + first.repeated);
         assert_eq!(lazy, 1, "{}", again.out.stderr);
+        // strlen's first call runs its resolver, and looks nothing up.
+        assert_eq!(found, 1, "{}", again.out.stderr);
         assert_eq!(std::fs::read(&files[0]).unwrap(), written, "a cached start-up rewrote the entry");
     }
-    // Without the cache, every PLT entry is bound at its first call.
-    let (plain, lazy) = plt_run(&f, &["--no-cache"], &[]);
+    // Without the cache, every PLT entry is bound at its first call, by a
+    // lookup.
+    let (plain, lazy, found) = plt_run_found(&f, &["--no-cache"], &[]);
     assert_eq!(plain.out.stdout, want.stdout);
     assert!(lazy > 1, "{}", plain.out.stderr);
+    assert_eq!(found, 0, "{}", plain.out.stderr);
     // Calling the function nothing defines: the output so far, then glibc's
     // message and status.
     let want = native_run(&["call"]);

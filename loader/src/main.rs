@@ -1490,6 +1490,7 @@ pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
         if let Err(e) = unsafe { x86_64::relocate(ld, i, lazy, &mut stats) } {
             loader::fail(&ld.prog, &e);
         }
+        ld.objs[i].ifuncs = core::mem::take(&mut stats.ifuncs);
         if let Err(e) = check_inits(ld, &ld.objs[i]) {
             loader::fail(&ld.prog, &e);
         }

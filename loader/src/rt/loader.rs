@@ -55,6 +55,10 @@ pub struct Stats {
     /// them the cache's copy applied.
     pub relr: Option<shimld::bind::RelrEncoder>,
     pub relr_done: usize,
+    /// The object being relocated: the IFUNC definitions its lazily bound
+    /// PLT entries bind to (by symbol index), for their first call
+    /// (see x86_64::prebind).
+    pub ifuncs: Vec<(u32, super::memo::Binding)>,
 }
 
 impl Default for Stats {
@@ -74,6 +78,7 @@ impl Default for Stats {
             prebind: false,
             relr: None,
             relr_done: 0,
+            ifuncs: Vec::new(),
         }
     }
 }

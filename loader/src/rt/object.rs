@@ -102,6 +102,10 @@ pub struct Object {
     /// Only described (`Object::describe`): nothing of the file is mapped,
     /// and its tables are not read until `materialize` or `rebase`.
     pub described: Option<Box<Described>>,
+    /// The IFUNC definitions its lazily bound PLT entries bind to, by
+    /// symbol index, known at start-up (x86_64::prebind): the first call
+    /// runs the resolver without a lookup.
+    pub ifuncs: Vec<(u32, super::memo::Binding)>,
     /// Set once its initialisers have run (or, for the executable, once
     /// they would have: libc runs those); its finalisers run only if set.
     pub init_called: core::sync::atomic::AtomicBool,
@@ -352,6 +356,7 @@ impl Object {
             stamp: None,
             view: false,
             described: None,
+            ifuncs: Vec::new(),
         });
         Ok(o)
     }
