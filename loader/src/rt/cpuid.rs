@@ -38,6 +38,7 @@ use super::out::{cat, B};
 use super::sys;
 use crate::debug;
 use alloc::vec::Vec;
+use shimld::cpuid_sites::{Site, EMULATE_AT, MAX_SITES, MAX_WINDOW, SLOT};
 use shimld::elf;
 
 /// One answer: (leaf, subleaf, whether the subleaf matters (0) or not
@@ -141,8 +142,6 @@ unsafe extern "C" fn emulate() {
         cap = const CAP,
     )
 }
-
-use shimld::cpuid_sites::{Site, EMULATE_AT, MAX_SITES, MAX_WINDOW, SLOT};
 
 /// What is kept for one ld.so file on one machine.
 struct Plan {
