@@ -82,10 +82,39 @@ pub struct Report {
     /// The program needs only the glibc core and imports nothing shimld
     /// replaces: its ld.so binds it too.
     pub ldso_alone: bool,
+    /// The program's ld.so: its CPUID instructions, and how many of them
+    /// shimld answers from memory (the loader's rt::cpuid).
+    pub ldso_cpuid: Option<CpuidReport>,
     pub objects: Vec<ObjectReport>,
     pub by_type: BTreeMap<&'static str, u64>,
     /// (referring object, defining object) -> references.
     pub bindings_between: Vec<(String, String, u64)>,
+}
+
+#[derive(Serialize)]
+pub struct CpuidReport {
+    pub path: String,
+    pub instructions: usize,
+    pub answered: usize,
+}
+
+/// What shimld makes of the CPUID instructions of ld.so's file `map`
+/// (shimld::cpuid_sites, as the loader plans them).
+fn ldso_cpuid(path: &str, map: &ElfMap) -> Option<CpuidReport> {
+    let segments = |exec: bool| -> Vec<(u64, &[u8])> {
+        map.phdrs
+            .iter()
+            .filter(|p| p.p_type == elf::PT_LOAD && p.p_filesz > 0 && (!exec || p.p_flags & elf::PF_X != 0))
+            .filter_map(|p| {
+                let end = p.p_offset.checked_add(p.p_filesz)? as usize;
+                Some((p.p_vaddr, map.map.get(p.p_offset as usize..end)?))
+            })
+            .collect()
+    };
+    let text = segments(true);
+    let instructions = shimld::cpuid_sites::count(&text)?;
+    let answered = shimld::cpuid_sites::plan(&text, &segments(false), -4096)?.len();
+    Some(CpuidReport { path: path.to_string(), instructions, answered })
 }
 
 struct Obj<'a> {
@@ -193,10 +222,18 @@ pub fn inspect(a: &Args) -> Result<Report, String> {
             shimld::replicas::ALWAYS.iter().any(|a| a.as_bytes() == n)
         })
     };
+    let ldso_cpuid = if glibc {
+        objs.iter()
+            .find(|o| o.path.ends_with(&*s(shimld::search::RTLD_SONAME)))
+            .and_then(|o| ldso_cpuid(&o.path, o.map))
+    } else {
+        None
+    };
     let mut report = Report {
         program: a.prog.display().to_string(),
         glibc_program: glibc,
         ldso_alone,
+        ldso_cpuid,
         objects: Vec::new(),
         by_type: BTreeMap::new(),
         bindings_between: Vec::new(),
@@ -322,6 +359,12 @@ pub fn run(a: Args) -> Result<ExitCode, String> {
         _ => "",
     };
     println!("{}{}", r.program, how);
+    if let Some(c) = &r.ldso_cpuid {
+        println!(
+            "{}: {} CPUID instructions, {} of them answered from memory by shimld (with its cache)",
+            c.path, c.instructions, c.answered
+        );
+    }
     println!(
         "{:<48} {:>9} {:>9} {:>8} {:>7} {:>6} {:>9} {:>10}",
         "object", "relocs", "relative", "symbolic", "lookups", "pages", "searched", "lookup us"

@@ -194,3 +194,28 @@ fn disasm_shows_functions_and_plt_entries() {
     assert_eq!(out.status, Some(1));
     assert!(out.stderr.contains("no object of its closure has no_such_function"), "{}", out.stderr);
 }
+
+/// inspect counts the CPUID instructions of a glibc program's ld.so and
+/// how many shimld answers from memory, as the loader patches them (its
+/// SHIMLD_DEBUG=files trace says how many it did).
+#[test]
+fn inspect_counts_the_cpuid_instructions_of_ldso() {
+    let dir = common::build_testprog("cpuid");
+    let report = inspect(&dir, "./cpuid");
+    let c = &report["ldso_cpuid"];
+    let (all, answered) = (c["instructions"].as_u64().unwrap(), c["answered"].as_u64().unwrap());
+    assert!(all > 0 && answered > 0 && answered <= all, "{c}");
+    let cache = common::target_dir().join("test-cache").join("inspect-cpuid");
+    let _ = std::fs::remove_dir_all(&cache);
+    let out = common::run(
+        Command::new(common::shimld())
+            .arg("./cpuid")
+            .current_dir(&dir)
+            .env_clear()
+            .env("SHIMLD_DEBUG", "files")
+            .env("XDG_CACHE_HOME", &cache),
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let want = format!("cpuid: {answered} CPUID instructions of ld.so answered from memory");
+    assert!(out.stderr.contains(&want), "the loader patched another number than {answered}:\n{}", out.stderr);
+}

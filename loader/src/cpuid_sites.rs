@@ -230,6 +230,24 @@ pub fn plan(text: &[(u64, &[u8])], data: &[(u64, &[u8])], page: i64) -> Option<V
     Some(sites)
 }
 
+/// How many CPUID instructions the code `text` holds (None if it does not
+/// decode).
+pub fn count(text: &[(u64, &[u8])]) -> Option<usize> {
+    use iced_x86::{Code, Decoder, DecoderOptions};
+    let mut n = 0;
+    for (vaddr, bytes) in text {
+        let mut d = Decoder::with_ip(64, bytes, *vaddr, DecoderOptions::NONE);
+        while d.can_decode() {
+            let i = d.decode();
+            if i.is_invalid() {
+                return None;
+            }
+            n += (i.code() == Code::Cpuid) as usize;
+        }
+    }
+    Some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +350,7 @@ mod tests {
         let code = [&one[..], &one, &[RET]].concat();
         let s = sites(&code, &[]);
         assert_eq!(s.iter().map(|s| s.at).collect::<Vec<_>>(), [0x1000, 0x1006]);
+        assert_eq!(count(&[(0x1000, &code[..])]), Some(2));
         assert!(plan(&[(0x1000, &[0x0f, 0xff][..])], &[], PAGE).is_none());
     }
 }
