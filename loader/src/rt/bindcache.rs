@@ -156,7 +156,7 @@ pub fn key_of<'a>(objs: impl Iterator<Item = &'a Object>, n: usize, dynamic_weak
         k.push(o.kind as u8);
         match o.stamp {
             Some(s) => {
-                for x in [s.dev, s.ino, s.size, s.mtime[0], s.mtime[1], s.ctime[0], s.ctime[1]] {
+                for x in s.words() {
                     put_u64(&mut k, x);
                 }
             }
@@ -178,14 +178,49 @@ pub fn key_of<'a>(objs: impl Iterator<Item = &'a Object>, n: usize, dynamic_weak
 
 /// The cache file for a key.
 fn file_name(dir: &[u8], key: &[u8]) -> Vec<u8> {
+    hashed_name(dir, b"", key, b".bind")
+}
+
+/// `dir/PREFIX<hash of key, 16 hex digits>EXT`: how the files in the cache
+/// directory are named.
+pub fn hashed_name(dir: &[u8], prefix: &[u8], key: &[u8], ext: &[u8]) -> Vec<u8> {
     let mut p = dir.to_vec();
     p.push(b'/');
+    p.extend_from_slice(prefix);
     let h = hash(key);
     for i in (0..16).rev() {
         p.push(b"0123456789abcdef"[(h >> (i * 4)) as usize & 15]);
     }
-    p.extend_from_slice(b".bind");
+    p.extend_from_slice(ext);
     p
+}
+
+/// A file of the cache directory being written: a temporary file beside
+/// it (named after the process), renamed over it by `commit`, so that no
+/// reader ever sees it half written.
+pub struct Pending {
+    pub fd: i32,
+    pub tmp: Vec<u8>,
+}
+
+/// Starts writing `path`, with permissions `mode`.
+pub fn create(path: &[u8], mode: usize) -> sys::Result<Pending> {
+    let mut tmp = path.to_vec();
+    tmp.extend_from_slice(alloc::format!(".{}.tmp", sys::getpid()).as_bytes());
+    let fd = sys::open(&tmp, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_CLOEXEC, mode)?;
+    Ok(Pending { fd, tmp })
+}
+
+/// Completes `create`: `path` holds `data`. On failure the temporary file
+/// is removed.
+pub fn commit(p: Pending, path: &[u8], data: &[u8]) -> sys::Result<()> {
+    let written = sys::write_all(p.fd, data);
+    sys::close(p.fd);
+    let done = written.and_then(|_| sys::rename(&p.tmp, path));
+    if done.is_err() {
+        let _ = sys::unlink(&p.tmp);
+    }
+    done
 }
 
 /// What the cache keeps for one object.
@@ -448,18 +483,8 @@ pub fn store(dir: &[u8], key: &[u8], objects: &[ObjectRecord], scan: &[[u32; 2]]
         }
         debug!(cat::FILES, "resolution cache: {}: more than {} files, cleared", B(dir), MAX_FILES);
     }
-    let mut tmp = path.clone();
-    tmp.extend_from_slice(alloc::format!(".{}.tmp", sys::getpid()).as_bytes());
-    let written = sys::open(&tmp, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_CLOEXEC, 0o644).and_then(|fd| {
-        let r = sys::write_all(fd, &f);
-        sys::close(fd);
-        r
-    });
-    match written.and_then(|_| sys::rename(&tmp, &path)) {
+    match create(&path, 0o644).and_then(|p| commit(p, &path, &f)) {
         Ok(()) => debug!(cat::FILES, "resolution cache: {}: wrote {} bindings", B(&path), total),
-        Err(e) => {
-            let _ = sys::unlink(&tmp);
-            debug!(cat::FILES, "resolution cache: {}: cannot write: {}", B(&path), e.text());
-        }
+        Err(e) => debug!(cat::FILES, "resolution cache: {}: cannot write: {}", B(&path), e.text()),
     }
 }

@@ -33,6 +33,7 @@
 //! features from the same values. `--no-cache` turns this off with the
 //! resolution cache; `SHIMLD_DEBUG=files` says whether it was used.
 
+use super::bindcache::Pending;
 use super::map::Stamp;
 use super::out::{cat, B};
 use super::sys;
@@ -197,17 +198,10 @@ fn ignores_subleaf(leaf: u32) -> bool {
 fn file_for(dir: &[u8], stamp: &Stamp) -> Vec<u8> {
     let mut key = Vec::with_capacity(64);
     key.extend_from_slice(MAGIC);
-    for x in [stamp.dev, stamp.ino, stamp.size, stamp.mtime[0], stamp.mtime[1], stamp.ctime[0], stamp.ctime[1]] {
+    for x in stamp.words() {
         key.extend_from_slice(&x.to_le_bytes());
     }
-    let h = super::bindcache::hash(&key);
-    let mut p = dir.to_vec();
-    p.extend_from_slice(b"/cpuid-");
-    for i in (0..16).rev() {
-        p.push(b"0123456789abcdef"[(h >> (i * 4)) as usize & 15]);
-    }
-    p.extend_from_slice(b".plan");
-    p
+    super::bindcache::hashed_name(dir, b"cpuid-", &key, b".plan")
 }
 
 fn put(f: &mut Vec<u8>, x: u64, n: usize) {
@@ -217,7 +211,7 @@ fn put(f: &mut Vec<u8>, x: u64, n: usize) {
 fn encode(plan: &Plan, stamp: &Stamp) -> Vec<u8> {
     let mut f = Vec::with_capacity(256 + plan.sites.len() * (8 + MAX_WINDOW + SLOT) + plan.answers.len() * 28);
     f.extend_from_slice(MAGIC);
-    for x in [stamp.dev, stamp.ino, stamp.size, stamp.mtime[0], stamp.mtime[1], stamp.ctime[0], stamp.ctime[1]] {
+    for x in stamp.words() {
         put(&mut f, x, 8);
     }
     for &x in &plan.check.0 {
@@ -269,7 +263,7 @@ fn decode(d: &[u8], stamp: &Stamp) -> Option<Plan> {
         return None;
     }
     let mut r = Reader { d: &d[..body], at: 8 };
-    for x in [stamp.dev, stamp.ino, stamp.size, stamp.mtime[0], stamp.mtime[1], stamp.ctime[0], stamp.ctime[1]] {
+    for x in stamp.words() {
         if r.u(8)? != x {
             return None;
         }
@@ -554,23 +548,14 @@ pub fn finish() {
     write(&s.file, &encode(&plan, &s.stamp));
 }
 
-/// A plan file being written: a temporary file beside it, renamed over
-/// it when complete.
-struct Pending {
-    fd: i32,
-    tmp: Vec<u8>,
-}
-
 /// Starts writing plan file `path` (None, traced, where it cannot be).
 fn create(path: &[u8]) -> Option<Pending> {
     // The directories down to the file's (~/.cache may not exist yet).
     for (i, _) in path.iter().enumerate().skip(1).filter(|&(_, &c)| c == b'/') {
         let _ = sys::mkdir(&path[..i], 0o700);
     }
-    let mut tmp = path.to_vec();
-    tmp.extend_from_slice(alloc::format!(".{}.tmp", sys::getpid()).as_bytes());
-    match sys::open(&tmp, sys::O_WRONLY | sys::O_CREAT | sys::O_TRUNC | sys::O_CLOEXEC, 0o600) {
-        Ok(fd) => Some(Pending { fd, tmp }),
+    match super::bindcache::create(path, 0o600) {
+        Ok(p) => Some(p),
         Err(e) => {
             debug!(cat::FILES, "cpuid: {}: cannot write: {}", B(path), e.text());
             None
@@ -580,14 +565,9 @@ fn create(path: &[u8]) -> Option<Pending> {
 
 /// Completes `create`: the file holds `data`.
 fn commit(p: Pending, path: &[u8], data: &[u8]) {
-    let written = sys::write_all(p.fd, data);
-    sys::close(p.fd);
-    match written.and_then(|_| sys::rename(&p.tmp, path)) {
+    match super::bindcache::commit(p, path, data) {
         Ok(()) => debug!(cat::FILES, "cpuid: {}: written", B(path)),
-        Err(e) => {
-            let _ = sys::unlink(&p.tmp);
-            debug!(cat::FILES, "cpuid: {}: cannot write: {}", B(path), e.text());
-        }
+        Err(e) => debug!(cat::FILES, "cpuid: {}: cannot write: {}", B(path), e.text()),
     }
 }
 

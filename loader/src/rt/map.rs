@@ -68,6 +68,11 @@ impl Stamp {
     pub fn of(st: &sys::Stat) -> Stamp {
         Stamp { dev: st.st_dev, ino: st.st_ino, size: st.st_size as u64, mtime: st.st_mtime, ctime: st.st_ctime }
     }
+
+    /// Its fields in one order, as the cache files keep them.
+    pub fn words(&self) -> [u64; 7] {
+        [self.dev, self.ino, self.size, self.mtime[0], self.mtime[1], self.ctime[0], self.ctime[1]]
+    }
 }
 
 impl Drop for ElfFile {
