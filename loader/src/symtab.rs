@@ -230,15 +230,11 @@ impl<'a> SymTab<'a> {
         self.syms.len()
     }
 
-    /// The index of `s`, a symbol of this table (0 for any other).
-    pub fn index_of(&self, s: &Sym) -> u32 {
+    /// The index of `s`, if it is a symbol of this table.
+    pub fn index_of(&self, s: &Sym) -> Option<u32> {
         let at = (s as *const Sym as usize).wrapping_sub(self.syms.as_ptr() as usize);
         let i = at / core::mem::size_of::<Sym>();
-        if at.is_multiple_of(core::mem::size_of::<Sym>()) && i < self.syms.len() {
-            i as u32
-        } else {
-            0
-        }
+        (at.is_multiple_of(core::mem::size_of::<Sym>()) && i < self.syms.len()).then_some(i as u32)
     }
 
     pub fn is_empty(&self) -> bool {

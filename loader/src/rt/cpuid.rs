@@ -300,15 +300,15 @@ fn decode(d: &[u8], stamp: &Stamp) -> Option<Plan> {
     (r.at == body).then_some(Plan { page, sites, answers, check })
 }
 
-/// ld.so's executable segments as mapped at `base`: (link-time address,
-/// bytes).
-fn text(base: usize, phdrs: &[elf::Phdr]) -> Vec<(u64, &'static [u8])> {
+/// ld.so's segments as mapped at `base`, the executable ones only or all:
+/// (link-time address, bytes).
+fn segments(base: usize, phdrs: &[elf::Phdr], exec: bool) -> Vec<(u64, &'static [u8])> {
     phdrs
         .iter()
-        .filter(|p| p.p_type == elf::PT_LOAD && p.p_flags & elf::PF_X != 0 && p.p_filesz > 0)
+        .filter(|p| p.p_type == elf::PT_LOAD && p.p_filesz > 0 && (!exec || p.p_flags & elf::PF_X != 0))
         .map(|p| {
-            // SAFETY: the segment is mapped readable and executable at
-            // base + p_vaddr for its file size (map_segments checked it).
+            // SAFETY: the segment is mapped readable at base + p_vaddr for
+            // its file size (map_segments checked it).
             let b = unsafe {
                 core::slice::from_raw_parts(base.wrapping_add(p.p_vaddr as usize) as *const u8, p.p_filesz as usize)
             };
@@ -323,21 +323,7 @@ fn text(base: usize, phdrs: &[elf::Phdr]) -> Vec<(u64, &'static [u8])> {
 fn make_plan(base: usize, phdrs: &[elf::Phdr], page: i64) -> Option<Vec<Site>> {
     // iced-x86's tables are relocated only now (see loader/data.ld).
     crate::relocate_lazy();
-    let segments = |exec: bool| -> Vec<(u64, &'static [u8])> {
-        phdrs
-            .iter()
-            .filter(|p| p.p_type == elf::PT_LOAD && p.p_filesz > 0 && (!exec || p.p_flags & elf::PF_X != 0))
-            .map(|p| {
-                // SAFETY: the segment is mapped readable at base + p_vaddr
-                // for its file size (map_segments checked it).
-                let b = unsafe {
-                    core::slice::from_raw_parts(base.wrapping_add(p.p_vaddr as usize) as *const u8, p.p_filesz as usize)
-                };
-                (p.p_vaddr, b)
-            })
-            .collect()
-    };
-    shimld::cpuid_sites::plan(&segments(true), &segments(false), page)
+    shimld::cpuid_sites::plan(&segments(base, phdrs, true), &segments(base, phdrs, false), page)
 }
 
 /// Patches the CPUID instructions of the ld.so just mapped at `base` (its
@@ -390,7 +376,7 @@ pub fn prepare(dir: Option<&[u8]>, stamp: &Stamp, phdrs: &[elf::Phdr], base: usi
             }
         },
     };
-    if plan.sites.is_empty() || !apply(&plan.sites, base, &text(base, phdrs), page) {
+    if plan.sites.is_empty() || !apply(&plan.sites, base, &segments(base, phdrs, true), page) {
         debug!(cat::FILES, "cpuid: ld.so's CPUID instructions run as they are");
         // SAFETY: the page `claim` mapped, unused.
         let _ = unsafe { sys::munmap(page, 4096) };

@@ -289,7 +289,7 @@ fn exports(ld: &Loader, core: &[bool]) -> (Exported, Vec<[u32; 2]>, Option<Facts
             continue;
         }
         debug!(cat::BINDINGS, "handover: {} interposes `{}' for the glibc core", B(&ld.objs[def.obj].path), B(name));
-        let index = ld.objs[def.obj].syms.index_of(s);
+        let index = ld.objs[def.obj].syms.index_of(s).unwrap_or(0);
         interposers.push([def.obj as u32, index]);
         x.exports.push(interposer_export(ld, def.obj, index, name));
     }

@@ -25,18 +25,7 @@ pub const NO_SYM: u32 = u32::MAX;
 
 impl Binding {
     pub fn of(ld: &Loader, d: &Def) -> Binding {
-        let sym = match d.sym {
-            Some(s) => {
-                let table = &ld.objs[d.obj].syms.syms;
-                let off = (s as *const _ as usize).wrapping_sub(table.as_ptr() as usize) / core::mem::size_of_val(s);
-                if off < table.len() {
-                    off as u32
-                } else {
-                    NO_SYM
-                }
-            }
-            None => NO_SYM,
-        };
+        let sym = d.sym.and_then(|s| ld.objs[d.obj].syms.index_of(s)).unwrap_or(NO_SYM);
         Binding { obj: d.obj as u32, sym }
     }
 
