@@ -417,16 +417,22 @@ extern "C" fn main(sp: *mut usize, base: usize, ehdr: *const Ehdr) -> ! {
     }
     rt::replica::configure(opts.replicas.clone());
     if rt::handover::ldso_alone(&exe, &opts, secure) {
-        let cache_dir = match opts.no_cache {
-            true => None,
-            false => rt::bindcache::directory(st.getenv(b"XDG_CACHE_HOME"), st.getenv(b"HOME")),
-        };
-        rt::handover::enter_ldso_alone(exe, own_identity(ehdr), st, &cmd, &prog.name, cache_dir);
+        let dir = cache_dir(&opts, &st, secure);
+        rt::handover::enter_ldso_alone(exe, own_identity(ehdr), st, &cmd, &prog.name, dir);
     }
     // The rest has frames of its own: the ld.so-alone path above is what
     // small programs take, and every page of stack it touches costs a
     // fault.
     load_and_run(st, opts, prog, exe, base, ehdr, secure)
+}
+
+/// Where the resolution cache's files (and the CPUID answers) live, unless
+/// turned off (never in secure mode: the cache is the user's to write).
+fn cache_dir(opts: &Options, st: &Stack, secure: bool) -> Option<Vec<u8>> {
+    match opts.no_cache || secure {
+        true => None,
+        false => rt::bindcache::directory(st.getenv(b"XDG_CACHE_HOME"), st.getenv(b"HOME")),
+    }
 }
 
 /// What becomes of the command line when the program starts: shimld's own
@@ -527,10 +533,7 @@ fn load_and_run(
     }
 
     let mut ld = build_loader(&mut c, &prog, &opts);
-    // (Never in secure mode: the cache is the user's to write.)
-    if !opts.no_cache && !secure {
-        ld.cache_dir = rt::bindcache::directory(st.getenv(b"XDG_CACHE_HOME"), st.getenv(b"HOME"));
-    }
+    ld.cache_dir = cache_dir(&opts, &st, secure);
     // And through the program's, when shimld is its interpreter.
     if let (false, Some(i), Some(d)) = (direct, ld.main().d.debug_index, ld.main().dynamic) {
         // SAFETY: the program's .dynamic is writable (ld.so writes DT_DEBUG).

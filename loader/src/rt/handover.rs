@@ -196,10 +196,7 @@ fn exports(ld: &Loader, core: &[bool]) -> (Exported, Vec<[u32; 2]>, Option<Facts
     let mut warned = false;
     let mut interposers: Vec<[u32; 2]> = Vec::new();
     for r in sym_relocs(exe).filter(|r| r.kind() == elf::R_X86_64_COPY) {
-        // The stub hands these to ld.so, which checks nothing.
-        if let Err(e) = super::x86_64::check_target(exe, r, false, None) {
-            loader::fail(&ld.prog, &e);
-        }
+        check_copy(ld, r);
         let Ok(def) = ld.resolve(0, r.sym(), Class::Copy, &mut st) else { continue };
         if def.sym.is_none() || !core[def.obj] {
             continue;
@@ -311,6 +308,7 @@ fn exports_from_facts(ld: &Loader, core: &[bool], facts: &Facts) -> Exported {
     let mut seen: BTreeSet<&[u8]> = BTreeSet::new();
     let exe = ld.main();
     for r in sym_relocs(exe).filter(|r| r.kind() == elf::R_X86_64_COPY && facts.copies.contains(&r.r_offset)) {
+        check_copy(ld, r);
         if let Some(name) = copy_export(ld, core, r, &mut x) {
             seen.insert(name);
         }
@@ -371,12 +369,9 @@ fn sym_relocs(o: &Object) -> impl Iterator<Item = &'static Rela> + Clone {
 
 /// Exports the program's variable that COPY relocation `r` copies from
 /// the core, and hands the relocation to ld.so. Returns its name.
+/// (The caller has checked its target: see `check_copy`.)
 fn copy_export(ld: &Loader, core: &[bool], r: &Rela, x: &mut Exported) -> Option<&'static [u8]> {
     let exe = ld.main();
-    // The stub hands these to ld.so, which checks nothing.
-    if let Err(e) = super::x86_64::check_target(exe, r, false, None) {
-        loader::fail(&ld.prog, &e);
-    }
     let name = exe.syms.name(r.sym())?;
     let refsym = exe.syms.syms[r.sym() as usize];
     // The stub names its core objects by path, and ld.so matches a
@@ -397,6 +392,14 @@ fn copy_export(ld: &Loader, core: &[bool], r: &Rela, x: &mut Exported) -> Option
         version,
     });
     Some(name)
+}
+
+/// Checks the target of the program's COPY relocation `r`: the stub hands
+/// these to ld.so, which checks nothing.
+fn check_copy(ld: &Loader, r: &Rela) {
+    if let Err(e) = super::x86_64::check_target(ld.main(), r, false, None) {
+        loader::fail(&ld.prog, &e);
+    }
 }
 
 /// The export of object `obj`'s symbol `index`, named `name`, which
