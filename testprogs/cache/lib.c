@@ -9,6 +9,7 @@ int extra_data[4] = {1, 2, 3, 4};
 #endif
 
 int data = VALUE * 10;
+int row[4] = {VALUE, VALUE + 1, VALUE + 2, VALUE + 3};
 
 int value(void) { return VALUE; }
 

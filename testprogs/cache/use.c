@@ -9,6 +9,11 @@ int twice(void);
 
 int (*table[])(void) = {value, twice};
 
+/* A data reference with an addend (R_X86_64_64 row+8): the cached binding
+ * is the symbol's, the addend the relocation's. */
+extern int row[4];
+int *third = &row[2];
+
 #define F(i) int f##i(void);
 #include "many.h"
 #undef F
@@ -29,5 +34,5 @@ void use_print(void) {
     long sum = 0;
     for (unsigned i = 0; i < sizeof many / sizeof many[0]; i++)
         sum += many[i]();
-    printf("value %d twice %d data %d sum %ld\n", table[0](), table[1](), data, sum);
+    printf("value %d twice %d data %d sum %ld third %d\n", table[0](), table[1](), data, sum, *third);
 }

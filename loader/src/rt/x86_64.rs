@@ -460,7 +460,10 @@ unsafe fn apply_ranges(ld: &Loader, i: usize, w: &Writable, ranges: &[&[Rela]], 
             let enc = if k == 0 && core::ptr::eq(*table, ranges[0]) { st.relr.as_mut() } else { None };
             let end = relative_run(o, w, table, k, enc)?;
             relative += (end - k) as u64;
-            k = end;
+            k = cached_run(o, w, table, end, st, false)?;
+            if k != end {
+                continue;
+            }
             let Some(r) = table.get(k) else { break };
             // Symbol entries, version indices and names of references a few
             // relocations ahead, fetched while this one is resolved (each is
@@ -541,13 +544,97 @@ unsafe fn relative_run(
     Ok(k)
 }
 
+/// Applies the run of symbol relocations that starts at `table[k]` whose
+/// bindings the resolution cache has next, each to a plain address
+/// (R_X86_64_64, GLOB_DAT, and JUMP_SLOT bound at start-up): most
+/// relocations of a cached start-up that are not RELATIVE, so on a short
+/// path. Each is what `apply` would make of it, through `resolve` and
+/// `cached`, without their general dispatch. Returns where the run ends
+/// (at `k` for a relocation this path does not take). With `lazy`, the
+/// PLT relocations of a lazily bound object: JUMP_SLOTs that `prebind`
+/// would bind, uncounted as there.
+///
+/// Replacing `apply` for these took a program linked against gdb's
+/// libraries (36K cached bindings) from 6.7 to 6.3 ms (0.934
+/// [0.927-0.947]).
+///
+/// # Safety
+/// As for `relocate`: `o` is mapped as its headers say, with its writable
+/// segments (`w`) writable, and `st.targets` gives the base and symbol
+/// count of the objects the cache's entries name.
+#[inline(never)]
+unsafe fn cached_run(
+    o: &Object,
+    w: &Writable,
+    table: &[Rela],
+    mut k: usize,
+    st: &mut Stats,
+    lazy: bool,
+) -> Result<usize, Error> {
+    use shimld::bind::Entry;
+    // (A hit being rewritten keeps every binding it uses: `take_cached`.)
+    if st.rec.is_some() || (lazy && !st.prebind) {
+        return Ok(k);
+    }
+    let start = k;
+    let mut pos = st.pos;
+    let (mut lo, mut last) = (1usize, 0usize);
+    let mut counts = [0u64; 3];
+    let stream = st.stream;
+    let targets = &st.targets[..];
+    while let (Some(r), Some(e)) = (table.get(k), stream.get(pos)) {
+        let kind = r.kind();
+        let (class, slot) = match kind {
+            elf::R_X86_64_64 if !lazy => (Class::Normal, 0),
+            elf::R_X86_64_GLOB_DAT if !lazy => (Class::Normal, 1),
+            elf::R_X86_64_JUMP_SLOT => (Class::Plt, 2),
+            _ => break,
+        };
+        if e.key != memo::key(r.sym(), class) || e.flags != Entry::PLAIN {
+            break;
+        }
+        // The defining object, and its symbol inside its table (`cached`).
+        let Some(&(base, nsyms)) = targets.get(e.obj as usize) else { break };
+        if e.sym as usize >= nsyms {
+            break;
+        }
+        let at = o.base.wrapping_add(r.r_offset as usize);
+        if at < lo || at > last {
+            let (s, e) = w.segment_of(o, at, 8)?;
+            (lo, last) = (s, e - 8);
+        }
+        let mut v = base.wrapping_add(e.value as usize);
+        if kind == elf::R_X86_64_64 {
+            v = v.wrapping_add(r.r_addend as usize);
+        }
+        // SAFETY: the 8 bytes at `at` lie in a writable segment of `o`.
+        (at as *mut usize).write_unaligned(v);
+        counts[slot] += 1;
+        pos += 1;
+        k += 1;
+    }
+    st.pos = pos;
+    st.cached += (k - start) as u64;
+    if lazy {
+        return Ok(k);
+    }
+    for (kind, n) in [elf::R_X86_64_64, elf::R_X86_64_GLOB_DAT, elf::R_X86_64_JUMP_SLOT].into_iter().zip(counts) {
+        st.by_type[kind as usize] += n;
+    }
+    Ok(k)
+}
+
 /// The PLT relocations in lazy mode: JUMP_SLOTs are pointed back into the
 /// PLT, TLS descriptors are resolved now, IRELATIVE runs last.
 unsafe fn lazy_range(ld: &Loader, i: usize, w: &Writable, plt: &[Rela], st: &mut Stats) -> Result<bool, Error> {
     let o = &ld.objs[i];
     let mut any = false;
     let mut deferred: Vec<&Rela> = Vec::new();
-    for r in plt {
+    let mut k = 0;
+    while k < plt.len() {
+        k = cached_run(o, w, plt, k, st, true)?;
+        let Some(r) = plt.get(k) else { break };
+        k += 1;
         match r.kind() {
             elf::R_X86_64_JUMP_SLOT => {
                 let at = o.addr(r.r_offset);
