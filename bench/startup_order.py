@@ -76,17 +76,19 @@ def main():
                 os.unlink(hits)
             # Twice: the first start of a fresh build misses the resolution
             # cache (and may make the CPUID plan), the second takes the
-            # cached path, as every start but a program's first does; the
-            # functions of both, in the order they first ran.
+            # cached path, as every start but a program's first does. The
+            # second start's functions come first, in the order they ran,
+            # then those only the first ran.
             # (A cache directory of its own, empty at the first start.)
             env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "cache"))
-            found = []
+            runs = []
             for _ in range(2):
                 if os.path.exists(hits):
                     os.unlink(hits)
                 subprocess.run(["gdb", "-q", "-batch", "-x", script, "--args", SHIMLD] + prog,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800, env=env)
-                found += open(hits).read().split() if os.path.exists(hits) else []
+                runs.append(open(hits).read().split() if os.path.exists(hits) else [])
+            found = runs[1] + runs[0]
             print(f"{' '.join(prog)}: {len(found)} functions", file=sys.stderr)
             order += [pattern(n) for n in found]
     seen, pats = set(), []
