@@ -386,6 +386,12 @@ pub unsafe fn relocate(ld: &Loader, i: usize, lazy: bool, st: &mut Stats) -> Res
     Ok(any_lazy)
 }
 
+/// Makes the object's non-writable segments writable (`on`) or gives
+/// them back their own protection, around DT_TEXTREL relocation.
+///
+/// # Safety
+/// The object is mapped as its headers say, and no code of it runs while
+/// its text is writable.
 unsafe fn set_text_writable(o: &Object, on: bool) -> Result<(), Error> {
     for p in o.phdrs.iter().filter(|p| p.p_type == elf::PT_LOAD && p.p_flags & elf::PF_W == 0) {
         let start = sys::page_down(o.addr(p.p_vaddr));
@@ -410,6 +416,11 @@ unsafe fn set_text_writable(o: &Object, on: bool) -> Result<(), Error> {
 
 /// Applies a DT_RELR table (packed relative relocations: `*loc += base`).
 /// Returns how many relocations it made.
+///
+/// # Safety
+/// As for `relocate`: the object is mapped as its headers say, with its
+/// writable segments (`w`) writable, and no other thread uses its data
+/// meanwhile.
 unsafe fn relr(o: &Object, w: &Writable, entries: &[u64]) -> Result<usize, Error> {
     // Decoded here rather than with shimld::bind::relr_for_each: this is
     // the hot loop of a cached start-up (580K relocations for clang), and
@@ -446,10 +457,24 @@ unsafe fn relr(o: &Object, w: &Writable, entries: &[u64]) -> Result<usize, Error
     Ok(n)
 }
 
+/// Applies a relocation table of object `i` (see `apply_ranges`).
+///
+/// # Safety
+/// As for `relocate`: the object is mapped as its headers say, with its
+/// writable segments (`w`) writable, and no other thread uses its data
+/// meanwhile.
 unsafe fn apply_range(ld: &Loader, i: usize, w: &Writable, r: &[Rela], st: &mut Stats) -> Result<(), Error> {
     apply_ranges(ld, i, w, &[r], st)
 }
 
+/// Applies relocation tables of object `i` as one range: runs of RELATIVE
+/// and cached relocations on their short paths, the rest one by one,
+/// IRELATIVE last.
+///
+/// # Safety
+/// As for `relocate`: the object is mapped as its headers say, with its
+/// writable segments (`w`) writable, and no other thread uses its data
+/// meanwhile.
 unsafe fn apply_ranges(ld: &Loader, i: usize, w: &Writable, ranges: &[&[Rela]], st: &mut Stats) -> Result<(), Error> {
     let o = &ld.objs[i];
     let mut deferred: Vec<&Rela> = Vec::new();
@@ -512,6 +537,11 @@ unsafe fn apply_ranges(ld: &Loader, i: usize, w: &Writable, ranges: &[&[Rela]], 
 ///
 /// With `enc`, the run is also encoded as DT_RELR for the resolution cache,
 /// as long as each location holds its addend.
+///
+/// # Safety
+/// As for `relocate`: the object is mapped as its headers say, with its
+/// writable segments (`w`) writable, and no other thread uses its data
+/// meanwhile.
 #[inline(never)]
 unsafe fn relative_run(
     o: &Object,
@@ -626,6 +656,11 @@ unsafe fn cached_run(
 
 /// The PLT relocations in lazy mode: JUMP_SLOTs are pointed back into the
 /// PLT, TLS descriptors are resolved now, IRELATIVE runs last.
+///
+/// # Safety
+/// As for `relocate`: the object is mapped as its headers say, with its
+/// writable segments (`w`) writable, and no other thread uses its data
+/// meanwhile.
 unsafe fn lazy_range(ld: &Loader, i: usize, w: &Writable, plt: &[Rela], st: &mut Stats) -> Result<bool, Error> {
     let o = &ld.objs[i];
     let mut any = false;
@@ -706,6 +741,11 @@ fn prebind(ld: &Loader, i: usize, r: &Rela, st: &mut Stats) -> Option<usize> {
 }
 
 /// Applies one relocation.
+///
+/// # Safety
+/// As for `relocate`: the object is mapped as its headers say, with its
+/// writable segments (`w`) writable, and no other thread uses its data
+/// meanwhile.
 unsafe fn apply(ld: &Loader, i: usize, w: &Writable, r: &Rela, st: &mut Stats) -> Result<(), Error> {
     let o = &ld.objs[i];
     let kind = r.kind();
@@ -912,6 +952,12 @@ fn overflow(ld: &Loader, o: &Object, r: &Rela, what: &str) {
     crate::eprint!("{}: Symbol `{}' causes overflow in {} relocation\n", B(&ld.prog), B(name), what);
 }
 
+/// Performs a COPY relocation: the definition's bytes into the
+/// executable's copy of the object.
+///
+/// # Safety
+/// The executable is mapped as its headers say, with its writable segments
+/// (`w`) writable, and the defining object is relocated.
 unsafe fn copy(ld: &Loader, o: &Object, w: &Writable, r: &Rela, def: &Def) -> Result<(), Error> {
     let Some(s) = def.sym else { return Ok(()) };
     let refsym = o.syms.syms.get(r.sym() as usize).copied().unwrap_or_default();
