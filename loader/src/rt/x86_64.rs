@@ -54,6 +54,29 @@ impl Writable {
     }
 }
 
+/// The writable segment of the last target a run of relocations wrote
+/// (most targets lie in the segment of the one before): checked against
+/// `Writable` only when a target leaves it. For 8-byte targets.
+struct Span {
+    lo: usize,
+    last: usize,
+}
+
+impl Span {
+    fn new() -> Span {
+        Span { lo: 1, last: 0 }
+    }
+
+    #[inline(always)]
+    fn check(&mut self, w: &Writable, o: &Object, at: usize) -> Result<(), Error> {
+        if at < self.lo || at > self.last {
+            let (s, e) = w.segment_of(o, at, 8)?;
+            (self.lo, self.last) = (s, e - 8);
+        }
+        Ok(())
+    }
+}
+
 fn bad_type(o: &Object, kind: u32, plt: bool) -> Error {
     let what = if plt { "unexpected PLT reloc type" } else { "unexpected reloc type" };
     let detail = if kind > 0xff { format!("{what} 0x{kind:08x}") } else { format!("{what} 0x{kind:02x}") };
@@ -428,12 +451,9 @@ unsafe fn relr(o: &Object, w: &Writable, entries: &[u64]) -> Result<usize, Error
     let base = o.base;
     let mut at = 0usize;
     let mut n = 0;
-    let (mut lo, mut last) = (1usize, 0usize);
+    let mut span = Span::new();
     let mut one = |p: usize| -> Result<(), Error> {
-        if p < lo || p > last {
-            let (s, e) = w.segment_of(o, p, 8)?;
-            (lo, last) = (s, e - 8);
-        }
+        span.check(w, o, p)?;
         (p as *mut usize).write_unaligned((p as *const usize).read_unaligned().wrapping_add(base));
         n += 1;
         Ok(())
@@ -551,16 +571,13 @@ unsafe fn relative_run(
     mut enc: Option<&mut shimld::bind::RelrEncoder>,
 ) -> Result<usize, Error> {
     let base = o.base;
-    let (mut lo, mut last) = (1usize, 0usize);
+    let mut span = Span::new();
     while let Some(r) = table.get(k) {
         if r.kind() != elf::R_X86_64_RELATIVE {
             break;
         }
         let at = base.wrapping_add(r.r_offset as usize);
-        if at < lo || at > last {
-            let (s, e) = w.segment_of(o, at, 8)?;
-            (lo, last) = (s, e - 8);
-        }
+        span.check(w, o, at)?;
         if let Some(e) = enc.as_deref_mut() {
             if (at as *const u64).read_unaligned() == r.r_addend as u64 {
                 e.push(r.r_offset);
@@ -608,7 +625,7 @@ unsafe fn cached_run(
     }
     let start = k;
     let mut pos = st.pos;
-    let (mut lo, mut last) = (1usize, 0usize);
+    let mut span = Span::new();
     let mut counts = [0u64; 3];
     let stream = st.stream;
     let targets = &st.targets[..];
@@ -629,10 +646,7 @@ unsafe fn cached_run(
             break;
         }
         let at = o.base.wrapping_add(r.r_offset as usize);
-        if at < lo || at > last {
-            let (s, e) = w.segment_of(o, at, 8)?;
-            (lo, last) = (s, e - 8);
-        }
+        span.check(w, o, at)?;
         let mut v = base.wrapping_add(e.value as usize);
         if kind == elf::R_X86_64_64 {
             v = v.wrapping_add(r.r_addend as usize);
