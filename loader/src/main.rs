@@ -1466,9 +1466,6 @@ pub(crate) fn relocate_all(ld: &mut Loader, core: &[bool]) -> Stats {
         }
     };
     let hit = ld.bindcache.is_some();
-    if hit {
-        stats.targets = ld.objs.iter().map(|o| (o.base, o.syms.syms.len())).collect();
-    }
     if ld.probes.len() == 0 {
         ld.probes = rt::append::AppendVec::with_capacity(rt::loader::MAX_PROBES);
     }

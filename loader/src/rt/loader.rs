@@ -59,10 +59,6 @@ pub struct Stats {
     /// PLT entries bind to (by symbol index), for their first call
     /// (see x86_64::prebind).
     pub ifuncs: Vec<(u32, super::memo::Binding)>,
-    /// Each object's base and symbol count, by index, for bindings taken
-    /// from the resolution cache on x86_64::cached_run's short path (empty:
-    /// none taken there).
-    pub targets: Vec<(usize, usize)>,
 }
 
 impl Default for Stats {
@@ -83,7 +79,6 @@ impl Default for Stats {
             relr: None,
             relr_done: 0,
             ifuncs: Vec::new(),
-            targets: Vec::new(),
         }
     }
 }

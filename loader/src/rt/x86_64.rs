@@ -505,7 +505,7 @@ unsafe fn apply_ranges(ld: &Loader, i: usize, w: &Writable, ranges: &[&[Rela]], 
             let enc = if k == 0 && core::ptr::eq(*table, ranges[0]) { st.relr.as_mut() } else { None };
             let end = relative_run(o, w, table, k, enc)?;
             relative += (end - k) as u64;
-            k = cached_run(o, w, table, end, st, false)?;
+            k = cached_run(ld, o, w, table, end, st, false)?;
             if k != end {
                 continue;
             }
@@ -607,10 +607,10 @@ unsafe fn relative_run(
 ///
 /// # Safety
 /// As for `relocate`: `o` is mapped as its headers say, with its writable
-/// segments (`w`) writable, and `st.targets` gives the base and symbol
-/// count of the objects the cache's entries name.
+/// segments (`w`) writable, and no other thread uses its data meanwhile.
 #[inline(never)]
 unsafe fn cached_run(
+    ld: &Loader,
     o: &Object,
     w: &Writable,
     table: &[Rela],
@@ -628,7 +628,6 @@ unsafe fn cached_run(
     let mut span = Span::new();
     let mut counts = [0u64; 3];
     let stream = st.stream;
-    let targets = &st.targets[..];
     while let (Some(r), Some(e)) = (table.get(k), stream.get(pos)) {
         let kind = r.kind();
         let (class, slot) = match kind {
@@ -641,10 +640,11 @@ unsafe fn cached_run(
             break;
         }
         // The defining object, and its symbol inside its table (`cached`).
-        let Some(&(base, nsyms)) = targets.get(e.obj as usize) else { break };
-        if e.sym as usize >= nsyms {
+        let Some(def) = ld.objs.get(e.obj as usize) else { break };
+        if e.sym as usize >= def.syms.syms.len() {
             break;
         }
+        let base = def.base;
         let at = o.base.wrapping_add(r.r_offset as usize);
         span.check(w, o, at)?;
         let mut v = base.wrapping_add(e.value as usize);
@@ -681,7 +681,7 @@ unsafe fn lazy_range(ld: &Loader, i: usize, w: &Writable, plt: &[Rela], st: &mut
     let mut deferred: Vec<&Rela> = Vec::new();
     let mut k = 0;
     while k < plt.len() {
-        k = cached_run(o, w, plt, k, st, true)?;
+        k = cached_run(ld, o, w, plt, k, st, true)?;
         let Some(r) = plt.get(k) else { break };
         k += 1;
         match r.kind() {
