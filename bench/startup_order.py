@@ -72,14 +72,12 @@ def main():
             script = os.path.join(tmp, "cov.py")
             with open(script, "w") as f:
                 f.write(GDB_SCRIPT.replace("OUTFILE", repr(hits)))
-            if os.path.exists(hits):
-                os.unlink(hits)
             # Twice: the first start of a fresh build misses the resolution
             # cache (and may make the CPUID plan), the second takes the
             # cached path, as every start but a program's first does. The
             # second start's functions come first, in the order they ran,
-            # then those only the first ran.
-            # (A cache directory of its own, empty at the first start.)
+            # then those only the first ran. (A cache directory of its own,
+            # empty at the first start.)
             env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "cache"))
             runs = []
             for _ in range(2):
